@@ -1,0 +1,118 @@
+"""Billing use cases: create a bill (with its ``bill.created`` event) and read bills."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from shared.errors import NotFound, ValidationFailed
+
+from .models import Bill, BillItem, idempotency, messaging
+
+CATEGORIES = ("contact_sheet", "first_time_prescription", "regular_branded", "generic_informed")
+CENTS = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class NewItem:
+    medicine_name: str
+    quantity: int
+    amount: Decimal
+    is_generic: bool = False
+    duration_days: int | None = None
+
+
+@dataclass(frozen=True)
+class NewBill:
+    """A bill as the till sends it (phone already in E.164)."""
+
+    customer_phone: str
+    customer_category: str
+    bill_date: dt.date
+    customer_name: str | None = None
+    was_contacted_before: bool = False
+    visited_no_purchase: bool = False
+    items: list[NewItem] = field(default_factory=list)
+
+
+def check_bill(new: NewBill) -> None:
+    """The rules a bill must meet beyond field types."""
+    if new.visited_no_purchase and new.items:
+        raise ValidationFailed("a visit without purchase takes no items",
+                               errors={"items": ["must be empty when visited_no_purchase is true"]})
+    if not new.visited_no_purchase and not new.items:
+        raise ValidationFailed("a bill needs at least one item",
+                               errors={"items": ["at least one item, or visited_no_purchase: true"]})
+
+
+def create_bill(session: Session, new: NewBill, created_by: int | None,
+                idempotency_key: str | None = None) -> tuple[Bill, bool]:
+    """Store a bill and its ``bill.created`` event in one transaction.
+
+    Returns ``(bill, created)``; a retry carrying the same ``Idempotency-Key`` returns the first
+    bill with ``created=False``.
+    """
+    check_bill(new)
+    existing = idempotency.lookup(session, "bills", idempotency_key)
+    if existing:
+        return get_bill(session, int(existing)), False
+    total = sum((item.amount for item in new.items), Decimal("0")).quantize(CENTS)
+    bill = Bill(bill_date=new.bill_date, customer_phone=new.customer_phone, customer_name=new.customer_name,
+                customer_category=new.customer_category, was_contacted_before=new.was_contacted_before,
+                visited_no_purchase=new.visited_no_purchase, total_amount=total, created_by=created_by,
+                items=[BillItem(line_no=n, medicine_name=i.medicine_name.strip(), quantity=i.quantity,
+                                amount=i.amount.quantize(CENTS), is_generic=i.is_generic,
+                                duration_days=i.duration_days)
+                       for n, i in enumerate(new.items, start=1)])
+    session.add(bill)
+    try:
+        session.flush()
+        idempotency.remember(session, "bills", idempotency_key, bill.id)
+        session.flush()
+    except IntegrityError:
+        # A concurrent request with the same key won; answer with its bill.
+        session.rollback()
+        existing = idempotency.lookup(session, "bills", idempotency_key)
+        if existing:
+            return get_bill(session, int(existing)), False
+        raise
+    bill.bill_number = f"B{bill.bill_date:%Y%m%d}-{bill.id:06d}"
+    messaging.add_event(session, "bill.created", bill_created_data(bill), subject=f"bills/{bill.id}")
+    return bill, True
+
+
+def bill_created_data(bill: Bill) -> dict:
+    """The ``bill.created`` payload (EVENTS.md)."""
+    return {
+        "bill_id": bill.id, "bill_number": bill.bill_number, "bill_date": bill.bill_date,
+        "customer_phone": bill.customer_phone, "customer_name": bill.customer_name,
+        "customer_category": bill.customer_category, "was_contacted_before": bill.was_contacted_before,
+        "visited_no_purchase": bill.visited_no_purchase, "total_amount": bill.total_amount,
+        "items": [{"line_id": item.id, "medicine_name": item.medicine_name, "is_generic": item.is_generic,
+                   "quantity": item.quantity, "amount": item.amount, "duration_days": item.duration_days}
+                  for item in bill.items],
+        "created_by": bill.created_by,
+    }
+
+
+def get_bill(session: Session, bill_id: int) -> Bill:
+    bill = session.get(Bill, bill_id)
+    if bill is None:
+        raise NotFound(f"bill {bill_id} does not exist")
+    return bill
+
+
+def bills_query(phone: str | None = None, date_from: dt.date | None = None, date_to: dt.date | None = None):
+    """Bills newest first, filtered by phone and date range."""
+    stmt = select(Bill).order_by(Bill.bill_date.desc(), Bill.id.desc())
+    if phone:
+        stmt = stmt.where(Bill.customer_phone == phone)
+    if date_from:
+        stmt = stmt.where(Bill.bill_date >= date_from)
+    if date_to:
+        stmt = stmt.where(Bill.bill_date <= date_to)
+    return stmt

@@ -1,0 +1,104 @@
+"""Billing against real PostgreSQL and RabbitMQ: bills, validation, idempotency, bill.created."""
+from decimal import Decimal
+
+from shared.envelope import validate_event
+from shared.relay import OutboxRelay
+from shared.testing import Probe, auth_headers, running
+from services.billing.models import messaging
+
+ADMIN = auth_headers("admin", 1)
+STAFF = auth_headers("staff", 7)
+
+
+def bill(**overrides):
+    body = {"customer_phone": "98765 43210", "customer_name": "Asha Rao", "customer_category": "regular_branded",
+            "bill_date": "2026-02-01",
+            "items": [{"medicine_name": "Metformin 500", "quantity": 2, "amount": "120.50", "duration_days": 30},
+                      {"medicine_name": "Vitamin D", "quantity": 1, "amount": "80", "is_generic": True}]}
+    body.update(overrides)
+    return body
+
+
+def test_create_bill_normalizes_phone_and_totals_money(client):
+    response = client.post("/api/v1/bills", json=bill(), headers=STAFF)
+    assert response.status_code == 201, response.json
+    created = response.json
+    assert created["customer_phone"] == "+919876543210"
+    assert created["total_amount"] == "200.50"
+    assert [i["amount"] for i in created["items"]] == ["120.50", "80.00"]
+    assert created["bill_number"].startswith("B20260201-")
+    assert created["created_by"] == 7
+    fetched = client.get(f"/api/v1/bills/{created['id']}", headers=STAFF).json
+    assert fetched == created
+
+
+def test_invalid_bills_are_problem_json_422(client):
+    cases = [
+        bill(customer_phone="12345"),
+        bill(customer_category="vip"),
+        bill(items=[]),
+        bill(visited_no_purchase=True),
+        bill(items=[{"medicine_name": "X", "quantity": 1, "amount": "1.005"}]),
+        bill(items=[{"medicine_name": "X", "quantity": 1, "amount": "-3"}]),
+        bill(role="admin"),
+    ]
+    for body in cases:
+        response = client.post("/api/v1/bills", json=body, headers=STAFF)
+        assert response.status_code == 422, (body, response.json)
+        assert response.mimetype == "application/problem+json"
+        assert response.json["status"] == 422 and response.json["errors"]
+    assert client.get("/api/v1/bills", headers=STAFF).json["total"] == 0
+
+
+def test_visit_without_purchase_has_no_items_and_zero_total(client):
+    response = client.post("/api/v1/bills", json=bill(visited_no_purchase=True, items=[]), headers=STAFF)
+    assert response.status_code == 201
+    assert response.json["total_amount"] == "0.00" and response.json["items"] == []
+
+
+def test_idempotency_key_returns_the_first_bill(client):
+    headers = {**STAFF, "Idempotency-Key": "till-1-0001"}
+    first = client.post("/api/v1/bills", json=bill(), headers=headers)
+    again = client.post("/api/v1/bills", json=bill(), headers=headers)
+    assert first.status_code == 201 and again.status_code == 200
+    assert again.json["id"] == first.json["id"]
+    assert client.get("/api/v1/bills", headers=STAFF).json["total"] == 1
+
+
+def test_list_filters_by_phone_and_dates(client):
+    client.post("/api/v1/bills", json=bill(bill_date="2026-01-10"), headers=STAFF)
+    client.post("/api/v1/bills", json=bill(bill_date="2026-02-10"), headers=STAFF)
+    client.post("/api/v1/bills", json=bill(customer_phone="+91 91234 56789"), headers=STAFF)
+    listed = client.get("/api/v1/bills?phone=9876543210&from=2026-02-01&to=2026-02-28", headers=STAFF).json
+    assert listed["total"] == 1 and listed["items"][0]["bill_date"] == "2026-02-10"
+    assert client.get("/api/v1/bills?per_page=500", headers=STAFF).status_code == 422
+
+
+def test_missing_or_bad_token_is_401(client):
+    assert client.get("/api/v1/bills").status_code == 401
+    assert client.get("/api/v1/bills", headers={"Authorization": "Bearer nope"}).status_code == 401
+    assert client.get("/healthz").status_code == 200
+
+
+def test_unknown_bill_is_404(client):
+    response = client.get("/api/v1/bills/999999", headers=STAFF)
+    assert response.status_code == 404 and response.mimetype == "application/problem+json"
+
+
+def test_bill_created_is_relayed_with_confirms(client, settings, runtime, amqp_url):
+    probe = Probe(amqp_url, ["bill.created"])
+    try:
+        created = client.post("/api/v1/bills", json=bill(), headers={**STAFF, "X-Request-ID": "req-42"}).json
+        with running(OutboxRelay(settings, runtime.session_factory, messaging)):
+            [(properties, event)] = probe.messages(1)
+        validate_event(event)
+        assert event["type"] == "bill.created" and event["source"] == "/services/billing"
+        assert properties.message_id == event["id"] and properties.delivery_mode == 2
+        assert event["correlationid"] == "req-42"
+        assert event["data"]["bill_id"] == created["id"]
+        assert Decimal(event["data"]["total_amount"]) == Decimal("200.50")
+        assert event["data"]["items"][0]["duration_days"] == 30
+        with runtime.session_factory() as session:
+            assert messaging.pending_count(session) == 0
+    finally:
+        probe.close()

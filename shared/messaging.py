@@ -1,0 +1,147 @@
+"""Tables every messaging service keeps beside its own: outbox, inbox and archived dead letters.
+
+A service calls ``MessagingTables(Base.metadata, source=...)`` once in its models module; the
+tables then live in that service's database and its Alembic migrations.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from sqlalchemy import (BigInteger, Column, DateTime, Index, Integer, MetaData, String, Table, Text,
+                        UniqueConstraint, insert, select, update)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from .envelope import make_event, to_json
+
+PENDING, SENT = "pending", "sent"
+ARCHIVED, REPLAYED = "archived", "replayed"
+
+
+def utcnow() -> dt.datetime:
+    """The current instant, timezone-aware UTC."""
+    return dt.datetime.now(dt.timezone.utc)
+
+
+_id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class MessagingTables:
+    """Outbox, inbox and dead-letter archive of one service, on that service's metadata."""
+
+    def __init__(self, metadata: MetaData, source: str):
+        self.source = source
+        self.outbox = Table(
+            "outbox", metadata,
+            Column("id", _id, primary_key=True, autoincrement=True),
+            Column("event_id", String(64), nullable=False, unique=True),
+            Column("event_type", String(100), nullable=False),
+            # Empty exchange + queue name as routing key targets one queue (DLQ replay).
+            Column("exchange", String(100), nullable=True),
+            Column("routing_key", String(200), nullable=False),
+            Column("payload", Text, nullable=False),
+            Column("status", String(16), nullable=False, default=PENDING),
+            Column("attempts", Integer, nullable=False, default=0),
+            Column("last_error", Text, nullable=True),
+            Column("created_at", DateTime(timezone=True), nullable=False, default=utcnow),
+            Column("next_attempt_at", DateTime(timezone=True), nullable=False, default=utcnow),
+            Column("sent_at", DateTime(timezone=True), nullable=True),
+            Index("ix_outbox_pending", "status", "next_attempt_at", "id"),
+        )
+        self.inbox = Table(
+            "inbox", metadata,
+            Column("id", _id, primary_key=True, autoincrement=True),
+            Column("consumer", String(100), nullable=False),
+            Column("source", String(200), nullable=False),
+            Column("event_id", String(64), nullable=False),
+            Column("event_type", String(100), nullable=False),
+            Column("processed_at", DateTime(timezone=True), nullable=False, default=utcnow),
+            UniqueConstraint("consumer", "source", "event_id", name="uq_inbox_event"),
+        )
+        self.dead_letters = Table(
+            "dead_letters", metadata,
+            Column("id", _id, primary_key=True, autoincrement=True),
+            Column("queue", String(200), nullable=False),
+            Column("message_id", String(200), nullable=True),
+            Column("event_type", String(100), nullable=True),
+            Column("reason", Text, nullable=False),
+            Column("body", Text, nullable=False),
+            Column("headers", Text, nullable=False, default="{}"),
+            Column("status", String(16), nullable=False, default=ARCHIVED),
+            Column("dead_lettered_at", DateTime(timezone=True), nullable=False, default=utcnow),
+            Column("replayed_at", DateTime(timezone=True), nullable=True),
+        )
+
+    # -- outbox ---------------------------------------------------------------------------
+    def add_event(self, session: Session, event_type: str, data: dict, subject: str | None = None) -> dict:
+        """Write one event into the outbox inside the caller's transaction; the relay publishes it."""
+        event = make_event(event_type, data, source=self.source, subject=subject)
+        session.execute(insert(self.outbox).values(
+            event_id=event["id"], event_type=event_type, exchange=None, routing_key=event_type,
+            payload=to_json(event), status=PENDING, attempts=0, created_at=utcnow(), next_attempt_at=utcnow()))
+        return event
+
+    def pending_count(self, session: Session) -> int:
+        """How many outbox rows still wait for the broker's confirm."""
+        from sqlalchemy import func
+        return session.scalar(select(func.count()).select_from(self.outbox).where(self.outbox.c.status == PENDING))
+
+    # -- inbox ----------------------------------------------------------------------------
+    def record_once(self, session: Session, consumer: str, event: dict) -> bool:
+        """Record ``(consumer, source, id)``; False when it was already there (a duplicate delivery).
+
+        Runs in the handler's transaction, so the record and the effect commit together. On
+        PostgreSQL a concurrent replica handling the same event waits on the unique key and
+        then sees the conflict.
+        """
+        values = dict(consumer=consumer, source=event["source"], event_id=event["id"],
+                      event_type=event["type"], processed_at=utcnow())
+        dialect = session.get_bind().dialect.name
+        if dialect == "postgresql":
+            stmt = postgresql.insert(self.inbox).values(**values).on_conflict_do_nothing()
+        elif dialect == "sqlite":
+            stmt = sqlite.insert(self.inbox).values(**values).on_conflict_do_nothing()
+        else:  # pragma: no cover - only the two supported engines
+            raise RuntimeError(f"unsupported database {dialect}")
+        return session.execute(stmt).rowcount == 1
+
+    # -- dead letters ---------------------------------------------------------------------
+    def archive_dead_letter(self, session: Session, queue: str, body: bytes, headers: dict,
+                            message_id: str | None, reason: str) -> None:
+        """Keep a dead-lettered message in the database, where admins list and replay it."""
+        try:
+            event_type = json.loads(body).get("type")
+        except (ValueError, AttributeError, UnicodeDecodeError):
+            event_type = None
+        session.execute(insert(self.dead_letters).values(
+            queue=queue, message_id=message_id, event_type=event_type if isinstance(event_type, str) else None,
+            reason=reason, body=body.decode("utf-8", errors="replace"), headers=to_json(headers or {}),
+            status=ARCHIVED, dead_lettered_at=utcnow()))
+
+    def list_dead_letters(self, session: Session, status: str | None = ARCHIVED) -> list[dict]:
+        """Dead letters, newest first (``status=None`` for all)."""
+        stmt = select(self.dead_letters).order_by(self.dead_letters.c.id.desc())
+        if status:
+            stmt = stmt.where(self.dead_letters.c.status == status)
+        return [dict(row._mapping) for row in session.execute(stmt)]
+
+    def replay_dead_letters(self, session: Session, ids: list[int] | None = None) -> int:
+        """Queue archived dead letters for redelivery to their own queue through the outbox.
+
+        The relay publishes them, so replay needs no broker connection here and is atomic with
+        marking them replayed.
+        """
+        table = self.dead_letters
+        stmt = select(table).where(table.c.status == ARCHIVED).order_by(table.c.id)
+        if ids:
+            stmt = stmt.where(table.c.id.in_(ids))
+        rows = session.execute(stmt.with_for_update() if session.get_bind().dialect.name == "postgresql" else stmt).all()
+        now = utcnow()
+        for row in rows:
+            session.execute(insert(self.outbox).values(
+                event_id=f"replay-{row.id}-{int(now.timestamp() * 1000)}", event_type=row.event_type or "unknown",
+                exchange="", routing_key=row.queue, payload=row.body, status=PENDING, attempts=0,
+                created_at=now, next_attempt_at=now))
+            session.execute(update(table).where(table.c.id == row.id).values(status=REPLAYED, replayed_at=now))
+        return len(rows)

@@ -1,0 +1,68 @@
+"""Process entry points: run relay / worker loops until SIGINT or SIGTERM."""
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+
+log = logging.getLogger(__name__)
+
+
+def run_until_signalled(*loops) -> None:
+    """Run each ``loop.run(stop)`` in its own thread (each opens its own broker connection).
+
+    SIGINT/SIGTERM set the shared stop flag; the loops finish the message in hand and return.
+    """
+    stop = threading.Event()
+
+    def _stop(signum, _frame):
+        log.info("stopping", extra={"signal": signum})
+        stop.set()
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    threads = [threading.Thread(target=loop.run, args=(stop,), name=type(loop).__name__, daemon=True)
+               for loop in loops]
+    for thread in threads:
+        thread.start()
+    while not stop.is_set():
+        stop.wait(0.5)
+        if not all(t.is_alive() for t in threads):
+            # A loop only returns on stop; one that died must not leave the process half-working.
+            log.error("a loop ended unexpectedly, stopping the process")
+            stop.set()
+            for thread in threads:
+                thread.join(timeout=10)
+            raise SystemExit(1)
+    for thread in threads:
+        thread.join(timeout=10)
+
+
+def service_main(service: str, argv: list[str], *, tables, consumer: str | None = None,
+                 handlers: dict | None = None) -> None:
+    """Entry point of a service's background process.
+
+    ``argv`` names the loops to run: ``relay``, ``consume`` or both (default: every loop the
+    service has), so a small deployment runs one process and a large one scales each apart.
+    """
+    from .config import load_settings
+    from .consumer import ConsumerRunner
+    from .logs import configure_logging
+    from .relay import OutboxRelay
+    from .web import Runtime
+
+    settings = load_settings(service)
+    configure_logging(f"{service}-{'+'.join(argv) or 'all'}", settings.log_level)
+    runtime = Runtime.build(settings)
+    wanted = set(argv) or {"relay", "consume"}
+    unknown = wanted - {"relay", "consume"}
+    if unknown:
+        raise SystemExit(f"unknown loop(s) {sorted(unknown)}; use relay and/or consume")
+    loops = []
+    if "relay" in wanted:
+        loops.append(OutboxRelay(settings, runtime.session_factory, tables))
+    if "consume" in wanted and handlers:
+        loops.append(ConsumerRunner(settings, runtime.session_factory, tables, consumer or service, handlers))
+    if not loops:
+        raise SystemExit(f"{service} has nothing to run for {sorted(wanted)}")
+    run_until_signalled(*loops)
