@@ -7,6 +7,7 @@ from decimal import Decimal, InvalidOperation
 import marshmallow as ma
 from flask import current_app, has_app_context
 
+from .envelope import isoformat_utc
 from .phones import InvalidPhone, to_e164
 
 
@@ -31,6 +32,7 @@ class Money(ma.fields.Decimal):
     """A non-negative amount with at most two decimals, serialized as a string ``"1234.50"``."""
 
     def __init__(self, **kwargs):
+        kwargs.setdefault("metadata", {}).update({"type": "string", "format": "decimal", "example": "1234.50"})
         super().__init__(places=2, as_string=True, allow_nan=False, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
@@ -49,6 +51,13 @@ class Money(ma.fields.Decimal):
         if amount >= Decimal("10000000000"):
             raise ma.ValidationError("too large")
         return amount.quantize(Decimal("0.01"))
+
+
+class UtcDateTime(ma.fields.DateTime):
+    """An instant written as ISO 8601 UTC with ``Z`` (SQLite hands back naive UTC, PostgreSQL aware)."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else isoformat_utc(value)
 
 
 class Text(ma.fields.String):

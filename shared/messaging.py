@@ -104,7 +104,8 @@ class MessagingTables:
             stmt = sqlite.insert(self.inbox).values(**values).on_conflict_do_nothing()
         else:  # pragma: no cover - only the two supported engines
             raise RuntimeError(f"unsupported database {dialect}")
-        return session.execute(stmt).rowcount == 1
+        # RETURNING, not rowcount: drivers report -1 for some inserts.
+        return session.execute(stmt.returning(self.inbox.c.id)).first() is not None
 
     # -- dead letters ---------------------------------------------------------------------
     def archive_dead_letter(self, session: Session, queue: str, body: bytes, headers: dict,

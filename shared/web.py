@@ -113,10 +113,11 @@ def require_admin() -> Principal:
 
 def create_service_app(name: str, settings: Settings, *, title: str, blueprints: Iterable = (),
                        runtime_obj: Runtime | None = None, public_endpoints: Iterable[str] = (),
-                       check_broker: bool = True) -> tuple[Flask, ProblemApi]:
+                       check_broker: bool = True, messaging=None) -> tuple[Flask, ProblemApi]:
     """The Flask app of one HTTP process, with everything common wired in.
 
-    ``runtime_obj`` lets tests pass a runtime built on their own database.
+    ``runtime_obj`` lets tests pass a runtime built on their own database; ``messaging`` (the
+    service's MessagingTables) mounts the admin dead-letter routes of a consuming service.
     """
     configure_logging(name, settings.log_level)
     app = Flask(name)
@@ -181,6 +182,10 @@ def create_service_app(name: str, settings: Settings, *, title: str, blueprints:
         return {"status": "ready" if ready else "not ready", "checks": checks}, (200 if ready else 503)
 
     api = ProblemApi(app)
+    blueprints = list(blueprints)
+    if messaging is not None:
+        from .dead_letters_api import dead_letters_blueprint
+        blueprints.append(dead_letters_blueprint(messaging))
     for blueprint in blueprints:
         api.register_blueprint(blueprint, url_prefix="/api/v1" + (blueprint.url_prefix or ""))
     register_error_handlers(app)

@@ -1,0 +1,186 @@
+"""The consumer runner and relay against real RabbitMQ and PostgreSQL.
+
+A toy service (one effect table plus the shared messaging tables) shows the guarantees every
+service relies on: exactly-once effects under redelivery, dead letters with reasons, replay
+after a fix, reconnection after the broker drops connections, relays as competing replicas.
+"""
+import shutil
+import subprocess
+import uuid
+from urllib.parse import unquote, urlsplit
+
+import pytest
+from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
+
+from shared.consumer import ConsumerRunner
+from shared.db import make_engine, make_session_factory, unit_of_work
+from shared.envelope import make_event, to_json
+from shared.messaging import MessagingTables
+from shared.relay import OutboxRelay
+from shared.testing import Probe, eventually, make_settings, publish_raw, running, truncate_all
+
+metadata = MetaData()
+tables = MessagingTables(metadata, source="/services/toy")
+effects = Table("effects", metadata, Column("id", Integer, primary_key=True),
+                Column("bill_id", Integer), Column("phone", String(20)))
+
+BILL = {"bill_number": "B1", "bill_date": "2026-02-01", "customer_phone": "+919876543210", "customer_name": "Asha",
+        "customer_category": "regular_branded", "was_contacted_before": False, "visited_no_purchase": False,
+        "total_amount": "10.00", "items": [], "created_by": None}
+
+
+def record_bill(session, event):
+    session.execute(insert(effects).values(bill_id=event["data"]["bill_id"], phone=event["data"]["customer_phone"]))
+
+
+def failing(session, event):
+    raise RuntimeError("bug in handler")
+
+
+@pytest.fixture(scope="module")
+def toy_db(databases):
+    url = databases.create("toy")
+    engine = make_engine(url)
+    metadata.create_all(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def toy(toy_db, amqp_url):
+    consumer = f"toy{uuid.uuid4().hex[:6]}"
+    settings = make_settings("toy", toy_db, amqp_url, delivery_limit=3)
+    engine = make_engine(toy_db)
+    truncate_all(engine, metadata)
+    yield settings, make_session_factory(engine), consumer
+    engine.dispose()
+
+
+def bill_event(bill_id, source="/services/billing", **data):
+    return make_event("bill.created", {**BILL, "bill_id": bill_id, **data}, source=source)
+
+
+def count(session_factory, table, *where):
+    with session_factory() as session:
+        return session.scalar(select(func.count()).select_from(table).where(*where))
+
+
+def pending(session_factory):
+    with session_factory() as session:
+        return tables.pending_count(session)
+
+
+def runner(settings, session_factory, consumer, handlers=None, **kw):
+    return ConsumerRunner(settings, session_factory, tables, consumer, handlers or {"bill.created": record_bill},
+                          retry_base=0.05, **kw)
+
+
+def test_redelivered_event_has_one_effect_and_other_sources_count_apart(toy, amqp_url):
+    settings, sessions, consumer = toy
+    event = bill_event(1)
+    pos_event = {**bill_event(1, source="/integrations/pos-17"), "id": event["id"]}
+    with running(runner(settings, sessions, consumer)):
+        # Queue must exist before publishing: wait until the runner has declared it.
+        eventually(lambda: _queue_exists(amqp_url, f"{consumer}.events"), message="queue declared")
+        for _ in range(3):
+            publish_raw(amqp_url, "bill.created", to_json(event), message_id=event["id"])
+        publish_raw(amqp_url, "bill.created", to_json(pos_event), message_id=pos_event["id"])
+        eventually(lambda: count(sessions, tables.inbox) == 2, message="both sources recorded")
+        eventually(lambda: _queue_depth(amqp_url, f"{consumer}.events") == 0, message="queue drained")
+    assert count(sessions, effects) == 2  # one per (source, id), never one per delivery
+
+
+def test_invalid_events_are_dead_lettered_with_reason_and_others_flow(toy, amqp_url):
+    settings, sessions, consumer = toy
+    with running(runner(settings, sessions, consumer)):
+        eventually(lambda: _queue_exists(amqp_url, f"{consumer}.events"), message="queue declared")
+        publish_raw(amqp_url, "bill.created", b"{not json")
+        missing = bill_event(2)
+        del missing["data"]["customer_phone"]
+        publish_raw(amqp_url, "bill.created", to_json(missing))
+        publish_raw(amqp_url, "bill.created", to_json(bill_event(3)))
+        eventually(lambda: count(sessions, tables.dead_letters) == 2, message="two dead letters archived")
+        eventually(lambda: count(sessions, effects) == 1, message="the valid event applied")
+    with sessions() as session:
+        reasons = sorted(d["reason"] for d in tables.list_dead_letters(session))
+    assert "not JSON" in reasons[0] + reasons[1]
+    assert any("customer_phone" in r for r in reasons)
+
+
+def test_failing_handler_retries_to_the_limit_then_replays_after_the_fix(toy, amqp_url):
+    settings, sessions, consumer = toy
+    event = bill_event(4)
+    with running(runner(settings, sessions, consumer, {"bill.created": failing})):
+        eventually(lambda: _queue_exists(amqp_url, f"{consumer}.events"), message="queue declared")
+        publish_raw(amqp_url, "bill.created", to_json(event), message_id=event["id"])
+        eventually(lambda: count(sessions, tables.dead_letters) == 1, message="dead-lettered after retries")
+    with sessions() as session:
+        [dead] = tables.list_dead_letters(session)
+    assert "handler failed 3 times" in dead["reason"] and "bug in handler" in dead["reason"]
+    assert count(sessions, effects) == 0
+    with unit_of_work(sessions) as session:
+        assert tables.replay_dead_letters(session) == 1
+    fixed = runner(settings, sessions, consumer)
+    with running(fixed, OutboxRelay(settings, sessions, tables)):
+        eventually(lambda: count(sessions, effects) == 1, message="replayed event applied")
+        eventually(lambda: pending(sessions) == 0, message="replay sent")
+    with sessions() as session:
+        assert [d["status"] for d in tables.list_dead_letters(session, status=None)] == ["replayed"]
+    assert count(sessions, effects) == 1
+
+
+def test_runner_reconnects_after_the_broker_drops_its_connection(toy, amqp_url):
+    settings, sessions, consumer = toy
+    vhost = unquote(urlsplit(amqp_url).path.lstrip("/"))
+    with running(runner(settings, sessions, consumer)):
+        eventually(lambda: _queue_exists(amqp_url, f"{consumer}.events"), message="queue declared")
+        publish_raw(amqp_url, "bill.created", to_json(bill_event(5)))
+        eventually(lambda: count(sessions, effects) == 1)
+        ctl = shutil.which("rabbitmqctl") or "/usr/sbin/rabbitmqctl"
+        subprocess.run([ctl, "close_all_connections", "-p", vhost, "test: broker drops connections"],
+                       check=True, capture_output=True)
+        publish_raw(amqp_url, "bill.created", to_json(bill_event(6)))
+        eventually(lambda: count(sessions, effects) == 2, timeout=30, message="processed after reconnect")
+
+
+def test_two_relays_publish_every_event_once(toy, amqp_url):
+    settings, sessions, _ = toy
+    probe = Probe(amqp_url, ["bill.created"])
+    try:
+        with unit_of_work(sessions) as session:
+            for n in range(400):
+                tables.add_event(session, "bill.created", {**BILL, "bill_id": 1000 + n})
+        with running(OutboxRelay(settings, sessions, tables, batch_size=50),
+                     OutboxRelay(settings, sessions, tables, batch_size=50)):
+            received = probe.messages(400, timeout=30)
+            eventually(lambda: pending(sessions) == 0, message="all marked sent")
+        ids = [event["id"] for _, event in received]
+        assert len(ids) == len(set(ids)) == 400
+    finally:
+        probe.close()
+
+
+def _channel(amqp_url):
+    import pika
+    return pika.BlockingConnection(pika.URLParameters(amqp_url))
+
+
+def _queue_exists(amqp_url, queue):
+    import pika
+    connection = _channel(amqp_url)
+    try:
+        connection.channel().queue_declare(queue=queue, passive=True)
+        return True
+    except pika.exceptions.ChannelClosedByBroker:
+        return False
+    finally:
+        if connection.is_open:
+            connection.close()
+
+
+def _queue_depth(amqp_url, queue):
+    connection = _channel(amqp_url)
+    try:
+        return connection.channel().queue_declare(queue=queue, passive=True).method.message_count
+    finally:
+        connection.close()
