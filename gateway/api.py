@@ -1,0 +1,137 @@
+"""The gateway's own routes: sign-in, the signed-in user, staff administration, dead letters."""
+from __future__ import annotations
+
+import requests
+from flask import g, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from shared.auth import Principal, issue_token
+from shared.errors import NotFound, Unauthorized
+from shared.web import current_principal, paginate, require_admin, runtime, transaction
+
+from . import staff as domain
+from .proxy import config, fan_out, forward, http_session
+from .schemas import (DeadLetterOverviewSchema, DeadLetterQuerySchema, LoginSchema, StaffInSchema,
+                      StaffPageSchema, StaffPatchSchema, StaffQuerySchema, StaffSchema, TokenSchema, UserSchema)
+from .settings import CONSUMING_SERVICES
+
+auth_blp = Blueprint("auth", __name__, url_prefix="/auth", description="Sign-in")
+staff_blp = Blueprint("staff", __name__, url_prefix="/staff", description="Staff members and admins (admin)")
+admin_blp = Blueprint("admin", __name__, url_prefix="/admin", description="Operations (admin)")
+
+
+@auth_blp.route("/login", endpoint="login")
+class Login(MethodView):
+    @auth_blp.doc(security=[])
+    @auth_blp.arguments(LoginSchema)
+    @auth_blp.response(200, TokenSchema)
+    @auth_blp.alt_response(401, description="Wrong username or password (one answer for both)")
+    @auth_blp.alt_response(429, description="Five failed sign-ins within a minute for this username and address")
+    def post(self, body):
+        """Exchange a username and password for a bearer token."""
+        attempt = domain.LoginAttempt(body["username"], body["password"], request.remote_addr or "unknown")
+        with transaction() as session:
+            user = domain.find_login_user(session, attempt)
+        # The slow hash runs outside any transaction.
+        matched = domain.password_matches(user, attempt.password)
+        with transaction() as session:
+            user = domain.finish_login(session, attempt, user, matched)
+        if user is None:  # raised after the commit, so the failure counts
+            raise Unauthorized(domain.BAD_CREDENTIALS)
+        settings = runtime().settings
+        token = issue_token(Principal(user.id, user.username, user.role, user.name), settings.jwt_secret,
+                            settings.token_ttl_seconds)
+        return {"access_token": token, "token_type": "Bearer", "expires_in": settings.token_ttl_seconds,
+                "user": user}
+
+
+@auth_blp.route("/me", endpoint="me")
+class Me(MethodView):
+    @auth_blp.response(200, UserSchema)
+    def get(self):
+        """The signed-in user (401 once the account is disabled)."""
+        with transaction() as session:
+            user = session.get(domain.User, current_principal().id)
+        if user is None or not user.active:
+            raise Unauthorized("this account no longer exists or is disabled")
+        return user
+
+
+@staff_blp.route("", endpoint="list")
+class StaffList(MethodView):
+    @staff_blp.arguments(StaffQuerySchema, location="query")
+    @staff_blp.response(200, StaffPageSchema)
+    def get(self, args):
+        """Staff members and admins (filter by ``active`` and ``role``)."""
+        require_admin()
+        with transaction() as session:
+            return paginate(session, domain.staff_query(args["active"], args["role"]), args["page"], args["per_page"])
+
+    @staff_blp.arguments(StaffInSchema)
+    @staff_blp.response(201, StaffSchema)
+    @staff_blp.alt_response(409, description="The username is taken")
+    def post(self, body):
+        """Add a staff member or admin."""
+        require_admin()
+        with transaction() as session:
+            return domain.create_staff(session, domain.NewStaff(**body))
+
+
+@staff_blp.route("/<int:staff_id>", endpoint="one")
+class StaffById(MethodView):
+    @staff_blp.response(200, StaffSchema)
+    def get(self, staff_id):
+        """One staff member."""
+        require_admin()
+        with transaction() as session:
+            return domain.get_user(session, staff_id)
+
+    @staff_blp.arguments(StaffPatchSchema)
+    @staff_blp.response(200, StaffSchema)
+    @staff_blp.alt_response(409, description="The change would leave no active admin")
+    def patch(self, body, staff_id):
+        """Rename, change role, enable/disable or set a new password."""
+        require_admin()
+        with transaction() as session:
+            return domain.update_staff(session, staff_id, body)
+
+
+@admin_blp.route("/dead-letters", endpoint="dead_letters")
+class DeadLetters(MethodView):
+    @admin_blp.arguments(DeadLetterQuerySchema, location="query")
+    @admin_blp.response(200, DeadLetterOverviewSchema)
+    def get(self, args):
+        """Dead letters of every consuming service, grouped by service (a service that is down is marked unavailable)."""
+        require_admin()
+        headers = {"Authorization": request.headers["Authorization"], "X-Request-ID": g.request_id,
+                   "Accept": "application/json"}
+        cfg = config()
+
+        def fetch(service: str) -> tuple[str, dict]:
+            url = f"{cfg.upstreams[service]}/api/v1/admin/dead-letters"
+            try:
+                answer = http_session().get(url, params=args, headers=headers,
+                                            timeout=(cfg.connect_timeout, cfg.docs_timeout))
+            except requests.RequestException as exc:
+                return service, {"available": False, "detail": f"unreachable ({type(exc).__name__})",
+                                 "total": 0, "items": []}
+            if answer.status_code != 200:
+                return service, {"available": False, "detail": f"answered {answer.status_code}", "total": 0,
+                                 "items": []}
+            page = answer.json()
+            return service, {"available": True, "total": page.get("total", 0), "items": page.get("items", [])}
+
+        services = dict(fan_out(fetch, CONSUMING_SERVICES))
+        return {"services": services, "total": sum(s["total"] for s in services.values())}
+
+
+@admin_blp.route("/dead-letters/<service>/replay", endpoint="dead_letters_replay")
+class DeadLetterReplay(MethodView):
+    @admin_blp.response(200, description="``{replayed: n}`` from the service")
+    def post(self, service):
+        """Replay a service's archived dead letters (body ``{ids?: [int]}``, forwarded to the service)."""
+        require_admin()
+        if service not in CONSUMING_SERVICES:
+            raise NotFound(f"{service!r} keeps no dead letters; choose from {', '.join(CONSUMING_SERVICES)}")
+        return forward(service, path="/api/v1/admin/dead-letters/replay", method="POST")

@@ -1,0 +1,55 @@
+"""The gateway's app factory: sign-in and staff, routing to the services, docs and the web UI."""
+from __future__ import annotations
+
+from flask import send_from_directory
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from shared.config import load_settings
+from shared.web import Runtime, create_service_app
+
+from . import proxy
+from .api import admin_blp, auth_blp, staff_blp
+from .bootstrap import ensure_admin
+from .docs import docs_blp
+from .settings import load_gateway_config
+
+# Routes anyone may call: sign-in, docs, the web UI's files (health and static are public in shared.web).
+PUBLIC = {"auth.login", "docs.openapi_json", "docs.docs_page", "ui"}
+UI_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+          "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+
+
+def create_app(settings=None, runtime=None, upstreams=None, environ=None):
+    """The gateway; tests pass their own settings, runtime and upstream base URLs.
+
+    Creates the first admin from ADMIN_USERNAME/ADMIN_PASSWORD when no active admin exists
+    (idempotent; the same as ``python -m gateway.bootstrap``).
+    """
+    settings = settings or load_settings("gateway", environ)
+    runtime = runtime or Runtime.build(settings)
+    app, api = create_service_app("gateway", settings, title="Gateway", runtime_obj=runtime,
+                                  blueprints=[auth_blp, staff_blp, admin_blp], public_endpoints=PUBLIC)
+    app.extensions["gateway_config"] = load_gateway_config(environ, upstreams)
+    app.extensions["gateway_api"] = api
+    proxy.register_routes(app)
+    app.register_blueprint(docs_blp)
+
+    @app.get("/", endpoint="ui")
+    def ui():
+        return send_from_directory(app.static_folder, "index.html", max_age=0)
+
+    @app.after_request
+    def _security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        if response.mimetype == "text/html":
+            response.headers.setdefault("Content-Security-Policy", UI_CSP)
+        return response
+
+    trusted = app.extensions["gateway_config"].trusted_proxies
+    if trusted:
+        # Behind N reverse proxies the client address (used by the sign-in limit) is in X-Forwarded-For.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=trusted, x_proto=trusted)
+    ensure_admin(runtime.session_factory, environ)
+    return app

@@ -1,0 +1,107 @@
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+
+from shared.testing import DEFAULT_AMQP, make_settings, truncate_all
+from shared.web import Runtime
+from gateway.app import create_app
+from gateway.models import Base
+
+ADMIN_ENV = {"ADMIN_USERNAME": "Root", "ADMIN_PASSWORD": "first-admin-pass"}
+
+
+class Upstream:
+    """A real WSGI app served on a free local port in a thread."""
+
+    def __init__(self, app):
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def free_url() -> str:
+    """An address where nothing listens (a port just released)."""
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def cheap_password_hashing():
+    """argon2id with test-sized cost (production keeps argon2-cffi's defaults); same code path."""
+    from argon2 import PasswordHasher
+    from gateway import passwords
+    original = passwords._hasher
+    passwords._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    passwords._dummy_hash.cache_clear()
+    yield
+    passwords._hasher = original
+    passwords._dummy_hash.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def gateway_db(databases):
+    return databases.create("gateway", service="gateway")
+
+
+@pytest.fixture(scope="session")
+def billing_upstream(databases):
+    """Billing's real app on its own database, as the upstream the gateway routes /bills to."""
+    from services.billing.app import create_app as create_billing
+    url = databases.create("gw_billing", service="billing")
+    settings = make_settings("billing", url, DEFAULT_AMQP)
+    runtime = Runtime.build(settings)
+    upstream = Upstream(create_billing(settings, runtime))
+    upstream.runtime = runtime
+    yield upstream
+    upstream.close()
+    runtime.engine.dispose()
+
+
+@pytest.fixture
+def settings(gateway_db):
+    return make_settings("gateway", gateway_db, DEFAULT_AMQP)
+
+
+@pytest.fixture
+def runtime(settings):
+    rt = Runtime.build(settings)
+    truncate_all(rt.engine, Base.metadata)
+    yield rt
+    rt.engine.dispose()
+
+
+@pytest.fixture
+def upstreams(billing_upstream):
+    down = free_url()
+    return {"billing": billing_upstream.url, "customers": down, "contacts": down, "reminders": down,
+            "reporting": down}
+
+
+@pytest.fixture
+def app(settings, runtime, upstreams):
+    return create_app(settings, runtime, upstreams=upstreams, environ=ADMIN_ENV)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def admin_token(client):
+    response = client.post("/api/v1/auth/login", json={"username": "root", "password": "first-admin-pass"})
+    assert response.status_code == 200, response.json
+    return response.json["access_token"]
+
+
+@pytest.fixture
+def admin(admin_token):
+    return {"Authorization": f"Bearer {admin_token}"}
