@@ -1,0 +1,347 @@
+"""Customer use cases: profiles kept from bills and conversions, staff edits, purchases, the audit log.
+
+Counters (visits, total purchases, first/last visit) only ever change under a row lock on the
+customer (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite writers are serialized by BEGIN
+IMMEDIATE), and each bill is counted once per ``(source, bill_id)``, so redeliveries, republished
+bills and competing replicas all end in the state one in-order delivery gives.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from decimal import Decimal
+
+from sqlalchemy import or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from shared.auth import Principal
+from shared.context import current_request_id
+from shared.errors import Conflict, NotFound, ValidationFailed
+from shared.messaging import utcnow
+
+from .models import (BY_BILL, BY_CONVERSION, BY_STAFF, AuditEntry, CountedBill, Customer, CustomerPurchase,
+                     idempotency, messaging)
+
+log = logging.getLogger(__name__)
+
+CENTS = Decimal("0.01")
+REFILL_LEAD_DAYS = 5
+CONTACT_SHEET = "contact_sheet"
+# What staff may set on a profile (counters and links are kept by events only).
+EDITABLE_FIELDS = ("name", "phone", "email", "age", "gender", "address", "chronic_conditions", "allergies",
+                   "primary_doctor", "category", "prefers_generic", "generic_education_given", "special_notes")
+READ, CREATE, UPDATE, READ_PURCHASES = "read", "create", "update", "read_purchases"
+
+
+# -- pure rules -----------------------------------------------------------------------------
+def refill_due_date(purchase_date: dt.date, duration_days: int | None) -> dt.date | None:
+    """When a refill is due: ``REFILL_LEAD_DAYS`` before the medicine runs out, never before the
+    purchase itself (a duration under 6 days is due on the purchase date); None without a duration."""
+    if duration_days is None:
+        return None
+    return purchase_date + dt.timedelta(days=max(duration_days - REFILL_LEAD_DAYS, 0))
+
+
+def stored_id(value) -> str | None:
+    """Ids from other services and integrations (integer or string) as stored text."""
+    return None if value is None else str(value)
+
+
+def wire_id(value: str | None):
+    """A stored id as it travels: an integer when it was one, else the original string."""
+    if value is not None and value.isdigit() and str(int(value)) == value:
+        return int(value)
+    return value
+
+
+# -- consumed events ------------------------------------------------------------------------
+def _insert(session: Session):
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+def _ensure_locked_customer(session: Session, phone: str, *, name: str | None, category: str,
+                            category_source: str) -> Customer:
+    """The customer with ``phone``, created if missing, locked for this transaction.
+
+    ``INSERT ... ON CONFLICT DO NOTHING`` makes two replicas creating the same phone at once
+    safe: the second waits on the unique key and then finds the first's row.
+    """
+    now = utcnow()
+    session.execute(_insert(session)(Customer.__table__).values(
+        phone=phone, name=name, category=category, category_source=category_source, chronic_conditions=[],
+        allergies=[], prefers_generic=False, generic_education_given=False, total_visits=0,
+        total_purchases=Decimal("0.00"), created_at=now, updated_at=now,
+    ).on_conflict_do_nothing(index_elements=["phone"]))
+    return session.scalars(select(Customer).where(Customer.phone == phone).with_for_update()
+                           .execution_options(populate_existing=True)).one()
+
+
+def record_bill(session: Session, source: str, bill: dict) -> Customer | None:
+    """Apply a ``bill.created`` (its ``data``) from ``source`` to the buyer's profile and purchases.
+
+    The first bill of a phone creates the profile; each later one adds a visit and its total.
+    A bill already counted (same source and bill id, whatever the event id) changes nothing and
+    returns None.
+    """
+    bill_id = stored_id(bill["bill_id"])
+    bill_date = dt.date.fromisoformat(bill["bill_date"])
+    visited_only = bool(bill["visited_no_purchase"])
+    total = Decimal("0.00") if visited_only else Decimal(bill["total_amount"]).quantize(CENTS)
+    name = (bill.get("customer_name") or "").strip() or None
+    if _bill_counted(session, source, bill_id):
+        return None
+    customer = _ensure_locked_customer(session, bill["customer_phone"], name=name,
+                                       category=bill["customer_category"], category_source=BY_BILL)
+    # Checked again under the lock: a replica may have counted it while this one waited.
+    counted = session.scalar(_insert(session)(CountedBill.__table__).values(
+        customer_id=customer.id, source=source, bill_id=bill_id, bill_date=bill_date, total_amount=total,
+        counted_at=utcnow()).on_conflict_do_nothing(index_elements=["source", "bill_id"])
+        .returning(CountedBill.__table__.c.id))
+    if counted is None:
+        return None
+
+    earliest = customer.first_visit_date is None or bill_date < customer.first_visit_date
+    # The category follows the customer's earliest bill unless staff chose it; a profile made by
+    # a conversion takes its first bill's category and name (as if the bill had come first).
+    if customer.category_source == BY_CONVERSION or (customer.category_source == BY_BILL and earliest):
+        customer.category = bill["customer_category"]
+        if customer.category_source == BY_CONVERSION and name:
+            customer.name = name
+        customer.category_source = BY_BILL
+    if not customer.name and name:
+        customer.name = name
+    customer.total_visits += 1
+    customer.total_purchases = (Decimal(customer.total_purchases) + total).quantize(CENTS)
+    customer.first_visit_date = bill_date if earliest else customer.first_visit_date
+    customer.last_visit_date = max(filter(None, (customer.last_visit_date, bill_date)))
+    customer.updated_at = utcnow()
+
+    purchases = [] if visited_only else [
+        CustomerPurchase(customer_id=customer.id, source=source, bill_id=bill_id,
+                         bill_line_id=stored_id(item["line_id"]), purchase_date=bill_date,
+                         medicine_name=item["medicine_name"].strip(), is_generic=item["is_generic"],
+                         quantity=item["quantity"], amount=Decimal(item["amount"]).quantize(CENTS),
+                         duration_days=item["duration_days"],
+                         refill_due_date=refill_due_date(bill_date, item["duration_days"]))
+        for item in bill["items"]]
+    session.add_all(purchases)
+    session.flush()
+    publish_customer(session, customer)
+    for purchase in purchases:
+        messaging.add_event(session, "purchase.recorded", purchase_recorded_data(purchase),
+                            subject=f"customers/{customer.id}/purchases/{purchase.id}")
+    log.info("bill counted", extra={"customer_id": customer.id, "bill_id": bill_id, "source": source,
+                                    "purchases": len(purchases)})
+    return customer
+
+
+def _bill_counted(session: Session, source: str, bill_id: str) -> bool:
+    return session.scalar(select(CountedBill.id).where(CountedBill.source == source,
+                                                       CountedBill.bill_id == bill_id)) is not None
+
+
+def link_conversion(session: Session, conversion: dict) -> Customer:
+    """Apply a ``contact.converted`` (its ``data``): link the contact record to the profile.
+
+    It may come before the bill that caused it: the profile is then created with no visits (the
+    bill counts itself when it arrives, once) and takes that bill's category.
+    """
+    name = (conversion.get("name") or "").strip() or None
+    customer = _ensure_locked_customer(session, conversion["phone"], name=name, category=CONTACT_SHEET,
+                                       category_source=BY_CONVERSION)
+    contact_id = stored_id(conversion["contact_id"])
+    changed = False
+    if customer.contact_record_id is None:
+        customer.contact_record_id = contact_id
+        changed = True
+    elif customer.contact_record_id != contact_id:
+        # One profile links one contact record; the first conversion keeps it.
+        log.warning("customer already linked to another contact record",
+                    extra={"customer_id": customer.id, "contact_id": contact_id})
+    if not customer.name and name:
+        customer.name = name
+        changed = True
+    if changed:
+        customer.updated_at = utcnow()
+        session.flush()
+        publish_customer(session, customer)
+    return customer
+
+
+# -- events published -----------------------------------------------------------------------
+def customer_upserted_data(customer: Customer) -> dict:
+    """The ``customer.upserted`` payload: identity and counters only, never a medical field."""
+    return {
+        "customer_id": customer.id, "phone": customer.phone, "name": customer.name,
+        "category": customer.category, "first_visit_date": customer.first_visit_date,
+        "last_visit_date": customer.last_visit_date, "total_visits": customer.total_visits,
+        "total_purchases": Decimal(customer.total_purchases).quantize(CENTS),
+        "contact_record_id": wire_id(customer.contact_record_id),
+    }
+
+
+def purchase_recorded_data(purchase: CustomerPurchase) -> dict:
+    return {
+        "purchase_id": purchase.id, "customer_id": purchase.customer_id, "bill_id": wire_id(purchase.bill_id),
+        "purchase_date": purchase.purchase_date, "medicine_name": purchase.medicine_name,
+        "is_generic": purchase.is_generic, "quantity": purchase.quantity, "amount": purchase.amount,
+        "duration_days": purchase.duration_days,
+    }
+
+
+def publish_customer(session: Session, customer: Customer) -> None:
+    messaging.add_event(session, "customer.upserted", customer_upserted_data(customer),
+                        subject=f"customers/{customer.id}")
+
+
+# -- the audit log --------------------------------------------------------------------------
+def audit(session: Session, actor: Principal, customer_id: int | None, action: str,
+          fields: list[str] | None = None) -> None:
+    """Record who did what to which profile; ``fields`` are names, never values."""
+    session.add(AuditEntry(at=utcnow(), user_id=actor.id, username=actor.username, role=actor.role,
+                           customer_id=customer_id, action=action, fields_changed=fields,
+                           request_id=current_request_id()))
+
+
+def audit_query(subject: int | None = None, user: str | None = None, instant_from: dt.datetime | None = None,
+                instant_to: dt.datetime | None = None):
+    """Audit entries newest first; ``user`` is a user id or a username."""
+    stmt = select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+    if subject is not None:
+        stmt = stmt.where(AuditEntry.customer_id == subject)
+    if user:
+        stmt = stmt.where(AuditEntry.user_id == int(user) if user.isdigit() else AuditEntry.username == user)
+    if instant_from:
+        stmt = stmt.where(AuditEntry.at >= instant_from)
+    if instant_to:
+        stmt = stmt.where(AuditEntry.at < instant_to)
+    return stmt
+
+
+# -- staff use cases ------------------------------------------------------------------------
+def create_customer(session: Session, fields: dict, actor: Principal,
+                    idempotency_key: str | None = None) -> tuple[Customer, bool]:
+    """A profile entered by staff; ``(customer, created)``, a retried key returns the first one.
+
+    A phone that already has a profile is a Conflict.
+    """
+    existing = idempotency.lookup(session, "customers", idempotency_key)
+    if existing:
+        return _replayed(session, int(existing), actor), False
+    _check_phone_free(session, fields["phone"])
+    now = utcnow()
+    customer = Customer(**{"chronic_conditions": [], "allergies": [], **fields}, category_source=BY_STAFF,
+                        total_visits=0, total_purchases=Decimal("0.00"), created_at=now, updated_at=now)
+    session.add(customer)
+    try:
+        with session.begin_nested():
+            session.flush()
+            idempotency.remember(session, "customers", idempotency_key, customer.id)
+    except IntegrityError:
+        # A concurrent request won the phone or the key.
+        if customer in session:
+            session.expunge(customer)
+        existing = idempotency.lookup(session, "customers", idempotency_key)
+        if existing:
+            return _replayed(session, int(existing), actor), False
+        _check_phone_free(session, fields["phone"])
+        raise
+    audit(session, actor, customer.id, CREATE, sorted(k for k, v in fields.items() if v not in (None, [], "")))
+    publish_customer(session, customer)
+    log.info("customer created", extra={"customer_id": customer.id})
+    return customer, True
+
+
+def _replayed(session: Session, customer_id: int, actor: Principal) -> Customer:
+    """The profile a retried create answers with; showing it again is a read."""
+    customer = _get(session, customer_id)
+    audit(session, actor, customer.id, READ)
+    return customer
+
+
+def _check_phone_free(session: Session, phone: str, but: int | None = None) -> None:
+    owner = session.scalar(select(Customer.id).where(Customer.phone == phone))
+    if owner is not None and owner != but:
+        raise Conflict(f"customer {owner} already has this phone number",
+                       errors={"phone": [f"already used by customer {owner}"]})
+
+
+def _get(session: Session, customer_id: int, lock: bool = False) -> Customer:
+    stmt = select(Customer).where(Customer.id == customer_id)
+    customer = session.scalars(stmt.with_for_update() if lock else stmt).one_or_none()
+    if customer is None:
+        raise NotFound(f"customer {customer_id} does not exist")
+    return customer
+
+
+def read_customer(session: Session, customer_id: int, actor: Principal) -> Customer:
+    """One full profile (medical fields included); the read is audited."""
+    customer = _get(session, customer_id)
+    audit(session, actor, customer.id, READ)
+    return customer
+
+
+def read_customer_by_phone(session: Session, phone: str, actor: Principal) -> Customer:
+    """The profile of an E.164 phone; the read is audited."""
+    customer = session.scalars(select(Customer).where(Customer.phone == phone)).one_or_none()
+    if customer is None:
+        raise NotFound("no customer has this phone number")
+    audit(session, actor, customer.id, READ)
+    return customer
+
+
+def update_customer(session: Session, customer_id: int, changes: dict, actor: Principal) -> Customer:
+    """Staff edits any profile field; the change is audited (names of changed fields) and published."""
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationFailed("these fields cannot be changed", errors={k: ["cannot be changed"] for k in unknown})
+    customer = _get(session, customer_id, lock=True)
+    if "phone" in changes and changes["phone"] != customer.phone:
+        _check_phone_free(session, changes["phone"], but=customer.id)
+    changed = sorted(k for k, v in changes.items() if getattr(customer, k) != v)
+    for key in changed:
+        setattr(customer, key, changes[key])
+    if "category" in changes:
+        customer.category_source = BY_STAFF
+    if changed:
+        customer.updated_at = utcnow()
+        try:
+            with session.begin_nested():
+                session.flush()
+        except IntegrityError:
+            raise Conflict("another customer took this phone number at the same time",
+                           errors={"phone": ["already used by another customer"]}) from None
+        publish_customer(session, customer)
+    audit(session, actor, customer.id, UPDATE, changed)
+    log.info("customer updated", extra={"customer_id": customer.id, "fields": changed})
+    return customer
+
+
+def customers_query(category: str | None = None, q: str | None = None):
+    """Profiles newest first, by category (None/"all" for every one) and a name or phone fragment."""
+    stmt = select(Customer).order_by(Customer.id.desc())
+    if category and category != "all":
+        stmt = stmt.where(Customer.category == category)
+    q = (q or "").strip()
+    if q:
+        matches = [Customer.name.ilike(f"%{_escape_like(q)}%", escape="\\")]
+        digits = re.sub(r"\D", "", q)
+        if digits:
+            matches.append(Customer.phone.contains(digits))
+        stmt = stmt.where(or_(*matches))
+    return stmt
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def purchases_query(session: Session, customer_id: int, actor: Principal):
+    """A customer's purchases, newest first; reading them (medication history) is audited."""
+    customer = _get(session, customer_id)
+    audit(session, actor, customer.id, READ_PURCHASES)
+    return (select(CustomerPurchase).where(CustomerPurchase.customer_id == customer.id)
+            .order_by(CustomerPurchase.purchase_date.desc(), CustomerPurchase.id.desc()))
