@@ -1,0 +1,100 @@
+"""Reminders' HTTP layer: parse, call a use case, serialize."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import current_app
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from shared.web import current_principal, paginate, runtime, transaction
+
+from . import domain
+from .schemas import (CallInSchema, RefillQuerySchema, RefillReminderPageSchema, RefillReminderSchema,
+                      ResponseInSchema, WhatsappReminderSchema)
+
+blp = Blueprint("refill_reminders", __name__, url_prefix="/reminders/refills",
+                description="Refill reminders: who needs their medicine again, and what staff did about it")
+
+CLOCK = "reminders_clock"
+CLOSED = "The reminder is closed (purchased)"
+
+
+def now() -> dt.datetime:
+    """The current instant (aware UTC) from the app's clock, which tests replace."""
+    return current_app.extensions[CLOCK]()
+
+
+def today() -> dt.date:
+    return domain.pharmacy_today(runtime().settings.pharmacy_tz, now())
+
+
+@blp.route("")
+class RefillReminders(MethodView):
+    @blp.arguments(RefillQuerySchema, location="query")
+    @blp.response(200, RefillReminderPageSchema)
+    def get(self, args):
+        """List refill reminders, soonest first (by default the ones still due)."""
+        day = today()
+        due_by = day + dt.timedelta(days=args["days_ahead"]) if args["days_ahead"] is not None else None
+        with transaction() as session:
+            page = paginate(session, domain.reminders_query(args["status"], due_by, args["customer_id"]),
+                            args["page"], args["per_page"])
+            page["items"] = [domain.reminder_view(r, day) for r in page["items"]]
+        return page
+
+
+@blp.route("/<int:reminder_id>")
+class RefillReminderById(MethodView):
+    @blp.response(200, RefillReminderSchema)
+    def get(self, reminder_id):
+        """One refill reminder."""
+        with transaction() as session:
+            return domain.reminder_view(domain.get_reminder(session, reminder_id), today())
+
+
+@blp.route("/<int:reminder_id>/whatsapp")
+class WhatsappSent(MethodView):
+    @blp.response(200, WhatsappReminderSchema)
+    @blp.alt_response(409, description="The reminder is closed, or the customer's phone is not known yet")
+    def post(self, reminder_id):
+        """Record a WhatsApp reminder; returns the wa.me link that sends it."""
+        with transaction() as session:
+            reminder, url = domain.send_whatsapp(session, reminder_id, current_principal().id, now())
+            return {**domain.reminder_view(reminder, today()), "whatsapp_url": url}
+
+
+@blp.route("/<int:reminder_id>/call")
+class CallMade(MethodView):
+    @blp.arguments(CallInSchema)
+    @blp.response(200, RefillReminderSchema)
+    @blp.alt_response(409, description=CLOSED)
+    def post(self, body, reminder_id):
+        """Record a phone call to the customer."""
+        with transaction() as session:
+            reminder = domain.record_call(session, reminder_id, current_principal().id, now(),
+                                          body["notes"], body["successful"])
+            return domain.reminder_view(reminder, today())
+
+
+@blp.route("/<int:reminder_id>/response")
+class CustomerResponded(MethodView):
+    @blp.arguments(ResponseInSchema)
+    @blp.response(200, RefillReminderSchema)
+    @blp.alt_response(409, description=CLOSED)
+    def post(self, body, reminder_id):
+        """Record the customer's answer (the refill stays due until purchased)."""
+        with transaction() as session:
+            reminder = domain.record_response(session, reminder_id, current_principal().id, now(),
+                                              body["customer_response"])
+            return domain.reminder_view(reminder, today())
+
+
+@blp.route("/<int:reminder_id>/purchased")
+class RefillPurchased(MethodView):
+    @blp.response(200, RefillReminderSchema)
+    def post(self, reminder_id):
+        """Close the reminder: the customer bought the refill (idempotent)."""
+        with transaction() as session:
+            reminder = domain.mark_purchased(session, reminder_id, current_principal().id, now())
+            return domain.reminder_view(reminder, today())

@@ -1,0 +1,325 @@
+"""Refill reminders: the due-date rule, the purchase cycle, and what staff record on a reminder.
+
+Decisions (kept here so the code and its reasons stay together):
+
+* ``reminder_date = purchase_date + duration_days - 5``; a duration under 6 days gives the
+  purchase date itself (the customer should be reminded at once, never before buying).
+* "Today" is the pharmacy's date (``PHARMACY_TZ``), never UTC's: at 00:15 in Kolkata a
+  reminder dated that day is due today although UTC still shows the day before.
+* Status: ``open`` (nobody heard back yet; a WhatsApp or a call is recorded beside it, not as a
+  status), ``responded`` (the customer answered; the refill is still due, so it stays on the due
+  list), ``purchased`` (closed: by a later purchase of the same medicine, or by staff). Only
+  ``purchased`` ends a reminder; actions on it are refused (409) except marking it purchased again,
+  which changes nothing and publishes nothing.
+* One reminder per purchase, keyed by ``(publisher source, purchase_id)``, so a redelivered or
+  re-published purchase never makes a second one.
+* The cycle is decided by purchase order, not arrival order: purchases of one medicine by one
+  customer are ordered by ``(purchase_date, purchase_id)``; every reminder but the newest one is
+  ``purchased``. A purchase closes the not-yet-purchased reminders of older purchases; a purchase
+  older than one already known is created already closed (closed by the next newer purchase).
+  Which reminders end up open is therefore the same whatever order the events arrive in.
+* A purchase without ``duration_days`` makes no reminder, but the customer did buy the medicine
+  again, so it still closes the older open reminders of that medicine. (It is not stored, so an
+  even older purchase arriving after it opens normally: the one case where order matters.)
+* Medicines match by ``medicine_key``: Unicode NFC, case-folded, whitespace collapsed
+  (``'metformin  500'`` is ``'Metformin 500'``).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import unicodedata
+from dataclasses import dataclass
+from typing import Sequence
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import literal, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from shared.errors import Conflict, NotFound
+from shared.messaging import utcnow
+from shared.phones import wa_me_digits
+
+from .models import DUE_STATUSES, OPEN, PURCHASED, RESPONDED, RefillReminder, ReminderCustomer, messaging
+
+LEAD_DAYS = 5
+DAYS_AHEAD_CHOICES = (0, 7, 14, 30)
+STATUS_FILTERS = ("open", "responded", "purchased", "all")
+
+
+# -- pure rules ---------------------------------------------------------------------------
+def reminder_date(purchase_date: dt.date, duration_days: int) -> dt.date:
+    """The day to remind: ``LEAD_DAYS`` before the medicine runs out, never before the purchase."""
+    if duration_days < 0:
+        raise ValueError("duration_days must not be negative")
+    return purchase_date + dt.timedelta(days=max(duration_days - LEAD_DAYS, 0))
+
+
+def days_until_due(reminder_on: dt.date, today: dt.date) -> int:
+    """Days from ``today`` to the reminder date (0 today, negative when overdue)."""
+    return (reminder_on - today).days
+
+
+def pharmacy_today(tz: str, now_utc: dt.datetime) -> dt.date:
+    """The pharmacy's calendar date at the instant ``now_utc`` (naive instants are taken as UTC)."""
+    if now_utc.tzinfo is None:
+        now_utc = now_utc.replace(tzinfo=dt.timezone.utc)
+    return now_utc.astimezone(ZoneInfo(tz)).date()
+
+
+def medicine_key(name: str) -> str:
+    """The name a medicine is matched by: NFC, case-folded, whitespace collapsed."""
+    return " ".join(unicodedata.normalize("NFC", name).casefold().split())
+
+
+def purchase_order(purchase_date: dt.date, purchase_id: str) -> tuple:
+    """Orders purchases of one medicine: by date, then by id (numeric ids by value), so ties are stable."""
+    purchase_id = str(purchase_id)
+    if purchase_id.isdigit():
+        return (purchase_date, 0, int(purchase_id), "")
+    return (purchase_date, 1, 0, purchase_id)
+
+
+@dataclass(frozen=True)
+class KnownPurchase:
+    """A purchase that already has a reminder, as the cycle rule sees it."""
+
+    order: tuple
+    purchase_id: str
+    purchased: bool
+
+
+@dataclass(frozen=True)
+class CycleDecision:
+    close: tuple[str, ...]          # purchase ids whose reminders the new purchase closes
+    closed_by: str | None           # the newer purchase that closes the new reminder at once, if any
+
+
+def refill_cycle(known: Sequence[KnownPurchase], new_order: tuple) -> CycleDecision:
+    """What a new purchase does to the reminders of the same customer and medicine."""
+    close = tuple(p.purchase_id for p in known if p.order < new_order and not p.purchased)
+    newer = [p for p in known if p.order > new_order]
+    closed_by = min(newer, key=lambda p: p.order).purchase_id if newer else None
+    return CycleDecision(close, closed_by)
+
+
+def wire_id(value: str | None):
+    """An id as the events and API carry it: an integer when it was one, the string otherwise."""
+    if value is not None and value.isdigit() and str(int(value)) == value:
+        return int(value)
+    return value
+
+
+def whatsapp_message(customer_name: str | None, medicine_name: str, reminder_on: dt.date) -> str:
+    greeting = f"Hello {customer_name}," if customer_name else "Hello,"
+    return (f"{greeting} this is a reminder from your pharmacy: your {medicine_name} refill is due on "
+            f"{reminder_on.day} {reminder_on:%b %Y}. Reply to this message or visit us to refill.")
+
+
+def whatsapp_url(phone_e164: str, message: str) -> str:
+    """A ``wa.me`` link that opens a chat with ``message`` typed in."""
+    return f"https://wa.me/{wa_me_digits(phone_e164)}?text={quote(message, safe='')}"
+
+
+# -- the local customer directory ---------------------------------------------------------
+def _locked_customer(session: Session, customer_id: str) -> ReminderCustomer:
+    """The directory row of a customer, created empty if unknown, locked for this transaction.
+
+    The lock serializes everything done for one customer, so two replicas handling two
+    purchases of the same medicine cannot both leave a reminder open.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(insert(ReminderCustomer).values(customer_id=customer_id, updated_at=utcnow())
+                    .on_conflict_do_nothing())
+    return session.scalars(select(ReminderCustomer).where(ReminderCustomer.customer_id == customer_id)
+                           .with_for_update().execution_options(populate_existing=True)).one()
+
+
+def _aware(instant: dt.datetime | None) -> dt.datetime | None:
+    """SQLite hands back naive datetimes for UTC columns; PostgreSQL aware ones."""
+    if instant is not None and instant.tzinfo is None:
+        return instant.replace(tzinfo=dt.timezone.utc)
+    return instant
+
+
+def upsert_customer(session: Session, customer_id, name: str | None, phone: str | None,
+                    profile_time: dt.datetime) -> None:
+    """Keep a customer's name and phone; a profile older than the one held is ignored."""
+    customer = _locked_customer(session, str(customer_id))
+    if customer.profile_time is not None and _aware(customer.profile_time) > profile_time:
+        return
+    customer.name, customer.phone, customer.profile_time = name, phone, profile_time
+
+
+# -- purchases ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Purchase:
+    """A purchase as ``purchase.recorded`` carries it."""
+
+    source: str
+    purchase_id: str
+    customer_id: str
+    medicine_name: str
+    purchase_date: dt.date
+    duration_days: int | None
+
+
+def record_purchase(session: Session, purchase: Purchase, now: dt.datetime | None = None) -> RefillReminder | None:
+    """Apply one purchase: close older reminders of the medicine and open (or file) its own."""
+    now = now or utcnow()
+    _locked_customer(session, purchase.customer_id)
+    existing = session.scalar(select(RefillReminder).where(
+        RefillReminder.purchase_source == purchase.source, RefillReminder.purchase_id == purchase.purchase_id))
+    if existing is not None:
+        return existing  # the same purchase published again under a new event id
+    key = medicine_key(purchase.medicine_name)
+    siblings = session.scalars(select(RefillReminder).where(
+        RefillReminder.customer_id == purchase.customer_id, RefillReminder.medicine_key == key)).all()
+    by_purchase = {r.purchase_id: r for r in siblings}
+    decision = refill_cycle(
+        [KnownPurchase(purchase_order(r.purchase_date, r.purchase_id), r.purchase_id, r.status == PURCHASED)
+         for r in siblings],
+        purchase_order(purchase.purchase_date, purchase.purchase_id))
+    for purchase_id in decision.close:
+        closed = by_purchase[purchase_id]
+        _close(closed, purchase.purchase_id, now)
+        _publish_updated(session, closed, by=None)
+    if purchase.duration_days is None:
+        return None
+    reminder = RefillReminder(
+        customer_id=purchase.customer_id, purchase_source=purchase.source, purchase_id=purchase.purchase_id,
+        medicine_name=purchase.medicine_name.strip(), medicine_key=key, purchase_date=purchase.purchase_date,
+        duration_days=purchase.duration_days,
+        reminder_date=reminder_date(purchase.purchase_date, purchase.duration_days),
+        status=OPEN, responded=False, created_at=now, updated_at=now)
+    session.add(reminder)
+    session.flush()
+    messaging.add_event(session, "refill_reminder.created", {
+        "reminder_id": reminder.id, "customer_id": wire_id(reminder.customer_id),
+        "purchase_id": wire_id(reminder.purchase_id), "medicine_name": reminder.medicine_name,
+        "reminder_date": reminder.reminder_date}, subject=_subject(reminder))
+    if decision.closed_by is not None:
+        # An older purchase arrived after a newer one: its refill was already bought.
+        _close(reminder, decision.closed_by, now)
+        _publish_updated(session, reminder, by=None)
+    return reminder
+
+
+def _close(reminder: RefillReminder, closed_by_purchase_id: str | None, now: dt.datetime) -> None:
+    reminder.status = PURCHASED
+    reminder.purchased_at = now
+    reminder.closed_by_purchase_id = closed_by_purchase_id
+    reminder.updated_at = now
+
+
+def _subject(reminder: RefillReminder) -> str:
+    return f"refill_reminders/{reminder.id}"
+
+
+def _publish_updated(session: Session, reminder: RefillReminder, by) -> None:
+    session.flush()
+    messaging.add_event(session, "refill_reminder.updated", {
+        "reminder_id": reminder.id, "status": reminder.status, "whatsapp_sent_at": reminder.whatsapp_sent_at,
+        "call_made_at": reminder.call_made_at, "responded": reminder.responded,
+        "purchased_at": reminder.purchased_at, "by": by}, subject=_subject(reminder))
+
+
+# -- reading ------------------------------------------------------------------------------
+def reminders_query(status: str | None = None, due_by: dt.date | None = None, customer_id: str | None = None):
+    """Reminders soonest first; ``status=None`` means the ones still due (open or responded)."""
+    stmt = select(RefillReminder).order_by(RefillReminder.reminder_date, RefillReminder.id)
+    if status is None:
+        # Inline values (not bind parameters) so even a prepared, generic plan can prove the
+        # partial index ix_refill_reminders_due applies.
+        stmt = stmt.where(RefillReminder.status.in_([literal(s, literal_execute=True) for s in DUE_STATUSES]))
+    elif status != "all":
+        stmt = stmt.where(RefillReminder.status == status)
+    if due_by is not None:
+        stmt = stmt.where(RefillReminder.reminder_date <= due_by)
+    if customer_id is not None:
+        stmt = stmt.where(RefillReminder.customer_id == str(customer_id))
+    return stmt
+
+
+def get_reminder(session: Session, reminder_id: int, lock: bool = False) -> RefillReminder:
+    stmt = select(RefillReminder).where(RefillReminder.id == reminder_id)
+    if lock:
+        # Lock only the reminder row: FOR UPDATE cannot apply to the nullable side of the outer join.
+        stmt = stmt.with_for_update(of=RefillReminder)
+    reminder = session.scalar(stmt)
+    if reminder is None:
+        raise NotFound(f"refill reminder {reminder_id} does not exist")
+    return reminder
+
+
+def reminder_view(reminder: RefillReminder, today: dt.date) -> dict:
+    """A reminder as staff see it, with the customer's name and phone and days until due."""
+    return {
+        "id": reminder.id, "customer_id": wire_id(reminder.customer_id),
+        "customer_name": reminder.customer_name, "customer_phone": reminder.customer_phone,
+        "medicine_name": reminder.medicine_name, "purchase_id": wire_id(reminder.purchase_id),
+        "purchase_date": reminder.purchase_date, "duration_days": reminder.duration_days,
+        "reminder_date": reminder.reminder_date,
+        "days_until_due": days_until_due(reminder.reminder_date, today),
+        "whatsapp_sent_at": _aware(reminder.whatsapp_sent_at), "call_made_at": _aware(reminder.call_made_at),
+        "call_notes": reminder.call_notes, "call_successful": reminder.call_successful,
+        "responded": reminder.responded, "customer_response": reminder.customer_response,
+        "purchased_at": _aware(reminder.purchased_at),
+        "closed_by_purchase_id": wire_id(reminder.closed_by_purchase_id), "status": reminder.status,
+    }
+
+
+# -- what staff record --------------------------------------------------------------------
+def _still_due(session: Session, reminder_id: int) -> RefillReminder:
+    reminder = get_reminder(session, reminder_id, lock=True)
+    if reminder.status == PURCHASED:
+        raise Conflict(f"refill reminder {reminder_id} is closed: the refill was purchased")
+    return reminder
+
+
+def send_whatsapp(session: Session, reminder_id: int, by, now: dt.datetime) -> tuple[RefillReminder, str]:
+    """Record that a WhatsApp reminder was sent; return the reminder and the ``wa.me`` link to send it."""
+    reminder = _still_due(session, reminder_id)
+    if not reminder.customer_phone:
+        raise Conflict(f"the phone of customer {reminder.customer_id} is not known yet; try again shortly")
+    url = whatsapp_url(reminder.customer_phone,
+                       whatsapp_message(reminder.customer_name, reminder.medicine_name, reminder.reminder_date))
+    reminder.whatsapp_sent_at = now
+    reminder.updated_at = now
+    _publish_updated(session, reminder, by)
+    return reminder, url
+
+
+def record_call(session: Session, reminder_id: int, by, now: dt.datetime, notes: str | None = None,
+                successful: bool | None = None) -> RefillReminder:
+    """Record a phone call to the customer (when, notes, whether it got through)."""
+    reminder = _still_due(session, reminder_id)
+    reminder.call_made_at = now
+    reminder.call_notes = notes
+    reminder.call_successful = successful
+    reminder.updated_at = now
+    _publish_updated(session, reminder, by)
+    return reminder
+
+
+def record_response(session: Session, reminder_id: int, by, now: dt.datetime, customer_response: str) -> RefillReminder:
+    """Record what the customer answered; the refill stays due until it is purchased."""
+    reminder = _still_due(session, reminder_id)
+    reminder.responded = True
+    reminder.customer_response = customer_response
+    reminder.status = RESPONDED
+    reminder.updated_at = now
+    _publish_updated(session, reminder, by)
+    return reminder
+
+
+def mark_purchased(session: Session, reminder_id: int, by, now: dt.datetime) -> RefillReminder:
+    """Close a reminder as purchased; doing it again changes (and publishes) nothing."""
+    reminder = get_reminder(session, reminder_id, lock=True)
+    if reminder.status == PURCHASED:
+        return reminder
+    _close(reminder, None, now)
+    _publish_updated(session, reminder, by)
+    return reminder
