@@ -4,7 +4,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from shared.fields import Money, Phone, QuerySchema, StrictSchema, Text
+from shared.fields import Money, Phone, QuerySchema, StrictSchema, Text, UtcDateTime
 from shared.web import PageArgs, page_schema
 
 from .domain import CATEGORIES
@@ -50,7 +50,7 @@ class BillSchema(ma.Schema):
     visited_no_purchase = ma.fields.Boolean()
     total_amount = Money()
     created_by = ma.fields.Integer(allow_none=True)
-    created_at = ma.fields.AwareDateTime(format="iso")
+    created_at = UtcDateTime()
     items = ma.fields.List(ma.fields.Nested(BillItemSchema))
 
 
