@@ -144,6 +144,8 @@ class ConsumerRunner:
     def handle(self, event: dict) -> bool:
         """Apply one event exactly once; False when the inbox shows it was already applied."""
         with unit_of_work(self.session_factory) as session:
+            # Handlers that need a setting (e.g. the pharmacy's time zone) read it here.
+            session.info["settings"] = self.settings
             if not self.tables.record_once(session, self.consumer, event):
                 log.info("duplicate event ignored", extra={"event_id": event["id"], "event_type": event["type"]})
                 return False

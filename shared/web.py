@@ -7,10 +7,12 @@ route but the public ones, propagates ``X-Request-ID``, maps every error to
 """
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Callable, Iterable
+from zoneinfo import ZoneInfo
 
 import marshmallow as ma
 from flask import Flask, current_app, g, jsonify, request
@@ -25,6 +27,7 @@ from .context import new_request_id, request_id_var
 from .db import make_engine, make_session_factory, ping, unit_of_work
 from .errors import DomainError, Forbidden, Unauthorized
 from .logs import configure_logging
+from .messaging import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +52,16 @@ class Runtime:
 def runtime() -> Runtime:
     """The runtime bound to the current app."""
     return current_app.extensions["runtime"]
+
+
+def now() -> dt.datetime:
+    """The current instant (aware UTC) by the app's clock, which tests may replace."""
+    return current_app.extensions["clock"]()
+
+
+def pharmacy_today() -> dt.date:
+    """Today in the pharmacy's time zone (``PHARMACY_TZ``), not UTC: what "today" means to staff."""
+    return now().astimezone(ZoneInfo(runtime().settings.pharmacy_tz)).date()
 
 
 @contextmanager
@@ -113,11 +126,13 @@ def require_admin() -> Principal:
 
 def create_service_app(name: str, settings: Settings, *, title: str, blueprints: Iterable = (),
                        runtime_obj: Runtime | None = None, public_endpoints: Iterable[str] = (),
-                       check_broker: bool = True, messaging=None) -> tuple[Flask, ProblemApi]:
+                       check_broker: bool = True, messaging=None,
+                       clock: Callable[[], dt.datetime] | None = None) -> tuple[Flask, ProblemApi]:
     """The Flask app of one HTTP process, with everything common wired in.
 
     ``runtime_obj`` lets tests pass a runtime built on their own database; ``messaging`` (the
-    service's MessagingTables) mounts the admin dead-letter routes of a consuming service.
+    service's MessagingTables) mounts the admin dead-letter routes of a consuming service;
+    ``clock`` replaces "now" (aware UTC) for tests of date rules.
     """
     configure_logging(name, settings.log_level)
     app = Flask(name)
@@ -133,6 +148,7 @@ def create_service_app(name: str, settings: Settings, *, title: str, blueprints:
     app.json.sort_keys = False
     app.json.ensure_ascii = False
     app.extensions["runtime"] = runtime_obj or Runtime.build(settings)
+    app.extensions["clock"] = clock or utcnow
     public = PUBLIC_ENDPOINTS | set(public_endpoints)
 
     @app.before_request

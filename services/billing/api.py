@@ -1,23 +1,16 @@
 """Billing's HTTP layer: parse, call a use case, serialize."""
 from __future__ import annotations
 
-import datetime as dt
-from zoneinfo import ZoneInfo
-
 from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from shared.web import current_principal, paginate, runtime, transaction
+from shared.web import current_principal, paginate, pharmacy_today, transaction
 
 from . import domain
 from .schemas import BillInSchema, BillPageSchema, BillQuerySchema, BillSchema
 
 blp = Blueprint("bills", __name__, url_prefix="/bills", description="Bills from the till")
-
-
-def pharmacy_today() -> dt.date:
-    return dt.datetime.now(ZoneInfo(runtime().settings.pharmacy_tz)).date()
 
 
 @blp.route("")

@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from shared.web import current_principal, paginate, runtime, transaction
+from shared.web import current_principal, now, paginate, runtime, transaction
 
 from . import domain
 from .schemas import (CallInSchema, RefillQuerySchema, RefillReminderPageSchema, RefillReminderSchema,
@@ -16,13 +15,7 @@ from .schemas import (CallInSchema, RefillQuerySchema, RefillReminderPageSchema,
 blp = Blueprint("refill_reminders", __name__, url_prefix="/reminders/refills",
                 description="Refill reminders: who needs their medicine again, and what staff did about it")
 
-CLOCK = "reminders_clock"
 CLOSED = "The reminder is closed (purchased)"
-
-
-def now() -> dt.datetime:
-    """The current instant (aware UTC) from the app's clock, which tests replace."""
-    return current_app.extensions[CLOCK]()
 
 
 def today() -> dt.date:

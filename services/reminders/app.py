@@ -5,12 +5,11 @@ import datetime as dt
 from typing import Callable
 
 from shared.config import load_settings
-from shared.messaging import utcnow
 from shared.web import create_service_app
 
 from .models import messaging
 
-from .api import CLOCK, blp
+from .api import blp
 
 
 def create_app(settings=None, runtime=None, clock: Callable[[], dt.datetime] | None = None):
@@ -18,6 +17,5 @@ def create_app(settings=None, runtime=None, clock: Callable[[], dt.datetime] | N
     settings = settings or load_settings("reminders")
     app, _api = create_service_app("reminders", settings, title="Refill reminders", blueprints=[blp],
                                    runtime_obj=runtime,
-                                   messaging=messaging)
-    app.extensions[CLOCK] = clock or utcnow
+                                   messaging=messaging, clock=clock)
     return app

@@ -5,14 +5,11 @@ can compare themselves with the team; restricting staff to their own row would b
 """
 from __future__ import annotations
 
-import datetime as dt
-from zoneinfo import ZoneInfo
 
-from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from shared.web import runtime, transaction
+from shared.web import pharmacy_today, transaction
 
 from . import domain
 from .rules import Window, window_for
@@ -21,14 +18,6 @@ from .schemas import (CategoryReportSchema, ConversionReportSchema, RefillReport
 
 blp = Blueprint("reports", __name__, url_prefix="/reports",
                 description="Conversion, staff, category and refill reports (eventually consistent, seconds)")
-
-CLOCK = "reporting.clock"
-
-
-def pharmacy_today() -> dt.date:
-    """Today in the pharmacy's time zone, by the app's clock."""
-    return current_app.extensions[CLOCK]().astimezone(ZoneInfo(runtime().settings.pharmacy_tz)).date()
-
 
 def requested_window(args: dict) -> Window:
     return window_for(args["window"], pharmacy_today())

@@ -5,18 +5,16 @@ import datetime as dt
 from typing import Callable
 
 from shared.config import load_settings
-from shared.messaging import utcnow
 from shared.web import create_service_app
 
 from .models import messaging
 
-from .api import CLOCK, blp
+from .api import blp
 
 
 def create_app(settings=None, runtime=None, clock: Callable[[], dt.datetime] | None = None):
     """The reporting API; tests pass their own settings, runtime and clock (aware "now")."""
     settings = settings or load_settings("reporting")
     app, _api = create_service_app("reporting", settings, title="Reporting", blueprints=[blp], runtime_obj=runtime,
-                                   messaging=messaging)
-    app.extensions[CLOCK] = clock or utcnow
+                                   messaging=messaging, clock=clock)
     return app

@@ -19,7 +19,6 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from shared.config import env
 from shared.db import is_postgres
 from shared.envelope import isoformat_utc
 
@@ -33,10 +32,10 @@ def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
-def pharmacy_zone() -> ZoneInfo:
-    """The pharmacy's time zone (``PHARMACY_TZ``, as in the settings) for dating instants."""
-    # Handlers only receive (session, event); the zone is the one setting they need.
-    return _zone(env("PHARMACY_TZ", "Asia/Kolkata"))
+def pharmacy_zone(session: Session) -> ZoneInfo:
+    """The pharmacy's time zone (``PHARMACY_TZ``) for dating instants, from the runner's settings."""
+    settings = session.info.get("settings")
+    return _zone(settings.pharmacy_tz if settings else "Asia/Kolkata")
 
 
 # -- persistence helpers -----------------------------------------------------------------
@@ -108,7 +107,7 @@ def on_contacts_uploaded(session: Session, event: dict) -> None:
         return
     with _Tracked(session, upload, rules.upload_contributions):
         upload.uploaded_at = rules.parse_instant(data["uploaded_at"])
-        upload.uploaded_on = rules.local_date(upload.uploaded_at, pharmacy_zone())
+        upload.uploaded_on = rules.local_date(upload.uploaded_at, pharmacy_zone(session))
         upload.uploaded_by = rules.entity_id(data["uploaded_by"])
         upload.imported = data["imported"]
         upload.assigned = {rules.entity_id(staff): n for staff, n in data["assigned"].items()}
@@ -120,7 +119,7 @@ def on_contact_status_changed(session: Session, event: dict) -> None:
     data = event["data"]
     contact_id = rules.entity_id(data["contact_id"])
     changed_at = rules.parse_instant(data["changed_at"])
-    changed_on = rules.local_date(changed_at, pharmacy_zone())
+    changed_on = rules.local_date(changed_at, pharmacy_zone(session))
     # Lock order: the contact, then its status change (every handler touching both does the same).
     contact = locked_fact(session, ReportContact, contact_id=contact_id)
     change = locked_fact(session, ReportContactStatusChange, contact_id=contact_id, changed_at=changed_at,

@@ -1,6 +1,5 @@
 """Pure rules: the reminder date, days until due, the pharmacy's today, medicine matching, the cycle."""
 import datetime as dt
-import itertools
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
