@@ -1,0 +1,31 @@
+# One image for every Python process (gateway, APIs, relays, workers, migrations); the
+# command chooses the process, exactly as a Procfile line does.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    BIND_HOST=0.0.0.0 \
+    VAR_DIR=/app/var
+
+WORKDIR /app
+
+# Dependencies first (cached while only the code changes): install the project's requirements
+# from pyproject.toml with an empty package, then the code itself, editable, so each service's
+# migrations/ and static files stay where shared.migrations looks for them.
+COPY pyproject.toml ./
+RUN mkdir -p shared gateway services && touch shared/__init__.py gateway/__init__.py services/__init__.py \
+    && pip install . && pip uninstall -y pharmacy-tracking && rm -rf build *.egg-info
+COPY gunicorn.conf.py Procfile ./
+COPY shared/ shared/
+COPY gateway/ gateway/
+COPY services/ services/
+RUN pip install --no-deps -e . \
+    && useradd --system --uid 10001 --home-dir /app app \
+    && mkdir -p /app/var && chown app /app/var
+
+USER app
+EXPOSE 8000 8001 8002 8003 8004 8005
+# Overridden per process by docker-compose.yml.
+CMD ["sh", "-c", "gunicorn -c gunicorn.conf.py -b ${BIND_HOST:-127.0.0.1}:${GATEWAY_PORT:-8000} gateway.wsgi:app"]

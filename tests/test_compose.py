@@ -1,0 +1,108 @@
+"""docker-compose.yml cannot run here (no Docker engine); these checks keep it in step with the Procfile.
+
+Every Procfile process is a compose service running the same command (compose writes ``$`` as
+``$$``), each service has a migration step its processes wait for, HTTP processes have health
+checks, the gateway waits for every API, and PostgreSQL gets a database per service.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+import yaml
+
+from shared.migrations import SERVICES
+
+from .stack import REPO_ROOT, is_http, parse_procfile, service_of
+
+COMPOSE = REPO_ROOT / "docker-compose.yml"
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load(COMPOSE.read_text())
+
+
+@pytest.fixture(scope="module")
+def procfile() -> dict:
+    return parse_procfile()
+
+
+def shell_command(service: dict) -> str:
+    """The command a compose service runs, as the shell will see it."""
+    command = service["command"]
+    if isinstance(command, list):
+        assert command[:2] == ["sh", "-c"] and len(command) == 3, command
+        command = command[2]
+    return command.replace("$$", "$")
+
+
+def test_every_procfile_process_runs_in_compose_with_the_same_command(compose, procfile):
+    services = compose["services"]
+    missing = sorted(set(procfile) - set(services))
+    assert not missing, f"Procfile processes missing from docker-compose.yml: {missing}"
+    for name, command in procfile.items():
+        assert shell_command(services[name]) == command, name
+
+
+def test_compose_commands_have_no_unescaped_interpolation(compose, procfile):
+    for name in procfile:
+        raw = compose["services"][name]["command"][2]
+        assert not re.search(r"(?<!\$)\$\{", raw), f"{name}: compose would interpolate {raw!r} on the host"
+
+
+def test_a_migration_step_per_service_that_its_processes_wait_for(compose, procfile):
+    services = compose["services"]
+    for service in SERVICES:
+        step = services[f"migrate-{service}"]
+        assert step["command"] == ["python", "-m", "shared.migrations", service]
+        assert step["depends_on"]["postgres"]["condition"] == "service_healthy"
+        assert step.get("restart") == "no"
+    for name in procfile:
+        depends = services[name]["depends_on"]
+        assert depends[f"migrate-{service_of(name)}"]["condition"] == "service_completed_successfully", name
+        assert depends["rabbitmq"]["condition"] == "service_healthy", name
+
+
+def test_health_checks_and_the_gateway_waits_for_every_api(compose, procfile):
+    services = compose["services"]
+    assert "pg_isready" in " ".join(services["postgres"]["healthcheck"]["test"])
+    assert "rabbitmq-diagnostics" in services["rabbitmq"]["healthcheck"]["test"]
+    assert services["rabbitmq"]["image"].startswith("rabbitmq:") and "management" in services["rabbitmq"]["image"]
+    for name, command in procfile.items():
+        if is_http(command):
+            assert "/healthz" in " ".join(services[name]["healthcheck"]["test"]), name
+    apis = [name for name, command in procfile.items() if is_http(command) and name != "gateway"]
+    for api in apis:
+        assert services["gateway"]["depends_on"][api]["condition"] == "service_healthy", api
+    assert "8000:8000" in services["gateway"]["ports"]
+
+
+def test_every_dependency_names_a_service(compose):
+    services = compose["services"]
+    for name, service in services.items():
+        for dependency in service.get("depends_on", {}):
+            assert dependency in services, f"{name} depends on unknown {dependency}"
+
+
+def test_processes_find_each_other_and_the_servers_by_compose_name(compose, procfile):
+    env = compose["services"]["gateway"]["environment"]
+    assert env["BIND_HOST"] == "0.0.0.0"
+    assert "@rabbitmq:5672" in env["AMQP_URL"] and "@postgres:5432/" in env["DATABASE_URL"]
+    for service in SERVICES[1:]:
+        assert env[f"{service.upper()}_URL"].startswith(f"http://{service}-api:")
+
+
+def test_postgres_gets_a_database_per_service(compose):
+    database = compose["services"]["postgres"]["environment"]["POSTGRES_DB"]
+    init = (REPO_ROOT / "docker" / "postgres-init.sql").read_text()
+    mounted = " ".join(compose["services"]["postgres"]["volumes"])
+    assert "./docker/postgres-init.sql:/docker-entrypoint-initdb.d/" in mounted
+    for service in SERVICES:
+        assert f"CREATE DATABASE {database}_{service};" in init
+
+
+def test_the_image_runs_the_code_the_commands_name():
+    dockerfile = (REPO_ROOT / "Dockerfile").read_text()
+    for path in ("shared/", "gateway/", "services/", "gunicorn.conf.py"):
+        assert path in dockerfile
