@@ -1,0 +1,241 @@
+"""Contacts' HTTP layer: parse, call a use case, serialize."""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+from dataclasses import dataclass
+from types import SimpleNamespace
+from zoneinfo import ZoneInfo
+
+from flask import Response, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from shared.errors import PayloadTooLarge
+from shared.web import current_principal, paginate, require_admin, runtime, transaction
+
+from . import domain, uploads
+from .importing import write_error_report_csv, write_error_report_xlsx
+from .models import ContactReminder
+from .schemas import (
+    ContactDetailSchema,
+    ContactPageSchema,
+    ContactPatchSchema,
+    ContactQuerySchema,
+    ContactSchema,
+    ConvertInSchema,
+    DueReminderPageSchema,
+    ErrorReportQuerySchema,
+    InteractionInSchema,
+    InteractionSchema,
+    ReminderQuerySchema,
+    ReminderSchema,
+    UploadFileSchema,
+    UploadFormSchema,
+    UploadPageSchema,
+    UploadQuerySchema,
+    UploadSchema,
+    WhatsappLinkSchema,
+    WhatsappQuerySchema,
+    YellowInSchema,
+)
+from .settings import async_upload_bytes
+
+blp = Blueprint("contacts", __name__, url_prefix="/contacts", description="Contact lists and their follow-up")
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def pharmacy_today() -> dt.date:
+    return dt.datetime.now(ZoneInfo(runtime().settings.pharmacy_tz)).date()
+
+
+def _size(stream) -> int:
+    stream.seek(0, os.SEEK_END)
+    size = stream.tell()
+    stream.seek(0)
+    return size
+
+
+# -- uploads -----------------------------------------------------------------------------------
+@blp.route("/uploads")
+class Uploads(MethodView):
+    @blp.arguments(UploadQuerySchema, location="query")
+    @blp.response(200, UploadPageSchema)
+    def get(self, args):
+        """Upload history, newest first (admin)."""
+        require_admin()
+        with transaction() as session:
+            return paginate(session, uploads.uploads_query(), args["page"], args["per_page"])
+
+    @blp.arguments(UploadFormSchema, location="form")
+    @blp.arguments(UploadFileSchema, location="files")
+    @blp.response(201, UploadSchema)
+    @blp.alt_response(202, schema=UploadSchema, description="Large file: imported in the background; poll Location")
+    @blp.alt_response(200, schema=UploadSchema, description="Idempotent replay: the upload the same key created")
+    def post(self, form, files):
+        """Upload a contact list (admin): CSV, XLSX or XLS with a header row; phones become contacts
+        assigned round-robin over the chosen staff. Invalid rows go to the error report."""
+        admin = require_admin()
+        settings = runtime().settings
+        file = files["file"]
+        size = _size(file.stream)
+        if size > settings.max_upload_bytes:
+            raise PayloadTooLarge(f"uploads are limited to {settings.max_upload_bytes} bytes")
+        key = request.headers.get("Idempotency-Key")
+        new = uploads.NewUpload(filename=os.path.basename(file.filename or "upload.csv"),
+                                list_name=form.get("list_name"), uploaded_by=admin.id,
+                                assign_to=form.get("assign_to"), file_kind=None, file_bytes=size)
+        upload, outcome = uploads.receive_upload(
+            runtime().session_factory, new, file.stream, settings.default_phone_region,
+            background=size > async_upload_bytes(settings), idempotency_key=key)
+        if outcome == uploads.STARTED:
+            return upload, 202, {"Location": f"/api/v1/contacts/uploads/{upload.id}"}
+        return upload, (201 if outcome == uploads.CREATED else 200)
+
+
+@blp.route("/uploads/<int:upload_id>")
+class UploadById(MethodView):
+    @blp.response(200, UploadSchema)
+    def get(self, upload_id):
+        """One upload with its counts (poll while ``status`` is ``processing``)."""
+        require_admin()
+        with transaction() as session:
+            return uploads.get_upload(session, upload_id)
+
+
+@dataclass(frozen=True)
+class _ReportRow:
+    row_number: int
+    raw_phone: str
+    name: str | None
+    reason: str | None
+
+
+@blp.route("/uploads/<int:upload_id>/errors")
+class UploadErrors(MethodView):
+    @blp.arguments(ErrorReportQuerySchema, location="query")
+    @blp.response(200, content_type="text/csv",
+                  description="CSV (default) or XLSX (`?format=xlsx`): row, phone, name, reason")
+    @blp.doc(responses={"200": {"description": "the rejected rows", "content": {
+        "text/csv": {"schema": {"type": "string"}},
+        XLSX_TYPE: {"schema": {"type": "string", "format": "binary"}}}}})
+    def get(self, args, upload_id):
+        """The rejected rows of an upload; cells that a spreadsheet would run as formulas are neutralized."""
+        require_admin()
+        with transaction() as session:
+            rows = [_ReportRow(e.row, e.phone or "", e.name, e.reason)
+                    for e in uploads.upload_errors(session, upload_id)]
+        out = io.BytesIO()
+        if args["format"] == "xlsx":
+            write_error_report_xlsx(rows, out)
+            mimetype, extension = XLSX_TYPE, "xlsx"
+        else:
+            write_error_report_csv(rows, out)
+            mimetype, extension = "text/csv; charset=utf-8", "csv"
+        return Response(out.getvalue(), mimetype=mimetype, headers={
+            "Content-Disposition": f'attachment; filename="upload-{upload_id}-errors.{extension}"'})
+
+
+# -- contacts ----------------------------------------------------------------------------------
+@blp.route("")
+class Contacts(MethodView):
+    @blp.arguments(ContactQuerySchema, location="query")
+    @blp.response(200, ContactPageSchema)
+    def get(self, args):
+        """Contacts, newest first (staff: their own), filtered by status, WhatsApp status, staff,
+        upload, and ``q`` (name or phone digits)."""
+        page, per_page = args.pop("page"), args.pop("per_page")
+        with transaction() as session:
+            return paginate(session, domain.contacts_query(current_principal(), **args), page, per_page)
+
+
+@blp.route("/<int:contact_id>")
+class ContactById(MethodView):
+    @blp.response(200, ContactDetailSchema)
+    def get(self, contact_id):
+        """One contact with its interactions (newest first) and follow-up reminders."""
+        with transaction() as session:
+            return domain.get_contact(session, contact_id, current_principal(), with_details=True)
+
+    @blp.arguments(ContactPatchSchema)
+    @blp.response(200, ContactSchema)
+    def patch(self, changes, contact_id):
+        """Change name or WhatsApp status; admins also reassign (``assigned_to``)."""
+        with transaction() as session:
+            return domain.update_contact(session, contact_id, changes, current_principal())
+
+
+@blp.route("/<int:contact_id>/interactions")
+class Interactions(MethodView):
+    @blp.arguments(InteractionInSchema)
+    @blp.response(201, InteractionSchema)
+    @blp.alt_response(200, schema=InteractionSchema, description="Idempotent replay: the interaction the same key created")
+    def post(self, body, contact_id):
+        """Log a call, WhatsApp message, visit or email; a pending contact becomes contacted and
+        ``follow_up_at`` schedules a follow-up reminder. Accepts ``Idempotency-Key``."""
+        key = request.headers.get("Idempotency-Key")
+        with transaction() as session:
+            interaction, created = domain.log_interaction(session, contact_id, domain.NewInteraction(**body),
+                                                          current_principal(), key)
+        return interaction, (201 if created else 200)
+
+
+@blp.route("/<int:contact_id>/convert")
+class Convert(MethodView):
+    @blp.arguments(ConvertInSchema)
+    @blp.response(200, ContactSchema)
+    def post(self, body, contact_id):
+        """Mark converted (today, optional value and bill). Already converted: returned unchanged."""
+        with transaction() as session:
+            return domain.convert(session, contact_id, current_principal(), pharmacy_today(),
+                                  body["conversion_value"], body["bill_id"])
+
+
+@blp.route("/<int:contact_id>/yellow")
+class Yellow(MethodView):
+    @blp.arguments(YellowInSchema)
+    @blp.response(200, ContactSchema)
+    def post(self, body, contact_id):
+        """Flag "visited but did not buy"; a converted contact cannot be flagged (409)."""
+        with transaction() as session:
+            return domain.flag_yellow(session, contact_id, current_principal(), body["notes"])
+
+
+@blp.route("/<int:contact_id>/whatsapp-link")
+class WhatsappLink(MethodView):
+    @blp.arguments(WhatsappQuerySchema, location="query")
+    @blp.response(200, WhatsappLinkSchema)
+    def get(self, args, contact_id):
+        """A ``https://wa.me/<digits>?text=...`` link to message the contact."""
+        with transaction() as session:
+            return {"url": domain.whatsapp_link(session, contact_id, current_principal(), args["template"])}
+
+
+# -- follow-up reminders -----------------------------------------------------------------------
+@blp.route("/reminders")
+class Reminders(MethodView):
+    @blp.arguments(ReminderQuerySchema, location="query")
+    @blp.response(200, DueReminderPageSchema)
+    def get(self, args):
+        """Open follow-ups of the caller's contacts (admins: all) due within ``due_within_days``
+        (overdue included), soonest first."""
+        with transaction() as session:
+            page = paginate(session, domain.due_reminders_query(current_principal(), args["due_within_days"]),
+                            args["page"], args["per_page"])
+            contacts = domain.reminder_contacts(session, page["items"])
+        page["items"] = [SimpleNamespace(**{column.key: getattr(r, column.key) for column in ContactReminder.__table__.c},
+                                         contact_name=contacts[r.contact_id].name,
+                                         contact_phone=contacts[r.contact_id].phone,
+                                         contact_status=contacts[r.contact_id].status) for r in page["items"]]
+        return page
+
+
+@blp.route("/reminders/<int:reminder_id>/done")
+class ReminderDone(MethodView):
+    @blp.response(200, ReminderSchema)
+    def post(self, reminder_id):
+        """Mark a follow-up done (again: unchanged)."""
+        with transaction() as session:
+            return domain.complete_reminder(session, reminder_id, current_principal())

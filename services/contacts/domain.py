@@ -1,0 +1,274 @@
+"""Contacts use cases: work a contact list (read, edit, interactions, status, follow-ups).
+
+Uploads live in ``uploads.py``; event handlers in ``consumers.py``. Functions take a ``Session``
+and the caller (a ``shared.auth.Principal``); they know nothing of Flask or pika.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from urllib.parse import quote
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from shared.auth import Principal
+from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from shared.messaging import utcnow
+from shared.phones import wa_me_digits
+
+from .models import (
+    CONTACTED,
+    CONVERTED,
+    PENDING,
+    YELLOW,
+    ContactInteraction,
+    ContactRecord,
+    ContactReminder,
+    StaffMember,
+    idempotency,
+    messaging,
+)
+
+# pending → contacted → converted | yellow; pending → converted | yellow; yellow → contacted | converted;
+# converted is final.
+TRANSITIONS = {
+    PENDING: {CONTACTED, CONVERTED, YELLOW},
+    CONTACTED: {CONVERTED, YELLOW},
+    YELLOW: {CONTACTED, CONVERTED},
+    CONVERTED: set(),
+}
+DEFAULT_WHATSAPP_TEMPLATE = "Hello {name}, greetings from your pharmacy. How can we help you today?"
+
+
+def can_change(from_status: str, to_status: str) -> bool:
+    """Whether the status rules allow ``from_status → to_status`` (a same-status change is not one)."""
+    return to_status in TRANSITIONS.get(from_status, set())
+
+
+def external_id(value):
+    """An id kept as text (bills may come from integrations) in the form events and clients expect."""
+    if value is None:
+        return None
+    text = str(value)
+    return int(text) if text.isdigit() and len(text) < 18 else text
+
+
+# -- reading ---------------------------------------------------------------------------------
+def visible(stmt, viewer: Principal):
+    """Restrict a contact query to what the viewer may see (staff: their own contacts)."""
+    return stmt if viewer.is_admin else stmt.where(ContactRecord.assigned_to == viewer.id)
+
+
+def get_contact(session: Session, contact_id: int, viewer: Principal, *, for_update: bool = False,
+                with_details: bool = False) -> ContactRecord:
+    """One contact the viewer may see; NotFound otherwise (another staff member's contact too)."""
+    stmt = visible(select(ContactRecord).where(ContactRecord.id == contact_id), viewer)
+    if for_update:
+        stmt = stmt.with_for_update()
+    if with_details:
+        stmt = stmt.options(selectinload(ContactRecord.interactions), selectinload(ContactRecord.reminders))
+    contact = session.scalar(stmt)
+    if contact is None:
+        raise NotFound(f"contact {contact_id} does not exist")
+    return contact
+
+
+def contacts_query(viewer: Principal, status: str | None = None, whatsapp_status: str | None = None,
+                   assigned_to: int | None = None, upload_id: int | None = None, q: str | None = None):
+    """Contacts newest first with the list filters of API.md; ``q`` matches name or phone."""
+    stmt = visible(select(ContactRecord), viewer).order_by(ContactRecord.id.desc())
+    if status:
+        stmt = stmt.where(ContactRecord.status == status)
+    if whatsapp_status:
+        stmt = stmt.where(ContactRecord.whatsapp_status == whatsapp_status)
+    if assigned_to is not None:
+        stmt = stmt.where(ContactRecord.assigned_to == assigned_to)
+    if upload_id is not None:
+        stmt = stmt.where(ContactRecord.upload_id == upload_id)
+    if q:
+        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        digits = "".join(ch for ch in q if ch.isdigit())
+        matches = [ContactRecord.name.ilike(pattern, escape="\\")]
+        if len(digits) >= 3:
+            matches.append(ContactRecord.phone.like(f"%{digits}%"))
+        stmt = stmt.where(or_(*matches))
+    return stmt
+
+
+# -- editing ---------------------------------------------------------------------------------
+def active_staff_member(session: Session, staff_id: int) -> StaffMember:
+    member = session.get(StaffMember, staff_id)
+    if member is None or not member.active:
+        raise ValidationFailed(f"staff member {staff_id} is not an active user",
+                               errors={"assigned_to": [f"{staff_id} is not an active staff member"]})
+    return member
+
+
+def update_contact(session: Session, contact_id: int, changes: dict, viewer: Principal) -> ContactRecord:
+    """PATCH: name and WhatsApp status by whoever may see the contact; reassignment by admins only."""
+    if "assigned_to" in changes and not viewer.is_admin:
+        raise Forbidden("only an admin can reassign a contact")
+    contact = get_contact(session, contact_id, viewer, for_update=True)
+    if "assigned_to" in changes:
+        active_staff_member(session, changes["assigned_to"])
+    for field in ("name", "whatsapp_status", "assigned_to"):
+        if field in changes:
+            setattr(contact, field, changes[field])
+    contact.updated_at = utcnow()
+    session.flush()
+    return contact
+
+
+def change_status(session: Session, contact: ContactRecord, to_status: str, by: int | None,
+                  at: dt.datetime | None = None) -> None:
+    """Move a contact to ``to_status`` under the status rules (Conflict when disallowed) and
+    publish ``contact.status_changed``."""
+    if not can_change(contact.status, to_status):
+        raise Conflict(f"a {contact.status} contact cannot become {to_status}")
+    at = at or utcnow()
+    from_status = contact.status
+    contact.status = to_status
+    if from_status == PENDING and contact.first_contacted_at is None:
+        contact.first_contacted_at = at
+    contact.updated_at = at
+    messaging.add_event(session, "contact.status_changed", {
+        "contact_id": contact.id, "phone": contact.phone, "from_status": from_status, "to_status": to_status,
+        "changed_at": at, "assigned_to": contact.assigned_to, "by": by,
+    }, subject=f"contacts/{contact.id}")
+
+
+def publish_converted(session: Session, contact: ContactRecord, customer_category: str | None) -> None:
+    """``contact.converted`` with the contact's conversion (sent again when a bill corrects it)."""
+    messaging.add_event(session, "contact.converted", {
+        "contact_id": contact.id, "phone": contact.phone, "name": contact.name,
+        "converted_at": contact.converted_at, "conversion_value": contact.conversion_value,
+        "bill_id": external_id(contact.conversion_bill_id), "assigned_to": contact.assigned_to,
+        "customer_category": customer_category,
+    }, subject=f"contacts/{contact.id}")
+
+
+@dataclass(frozen=True)
+class NewInteraction:
+    type: str
+    notes: str | None = None
+    customer_response: str | None = None
+    next_action: str | None = None
+    call_duration_minutes: int | None = None
+    call_successful: bool | None = None
+    follow_up_at: dt.datetime | None = None
+
+
+def log_interaction(session: Session, contact_id: int, new: NewInteraction, viewer: Principal,
+                    idempotency_key: str | None = None) -> tuple[ContactInteraction, bool]:
+    """Record an interaction; a pending contact becomes contacted; ``follow_up_at`` makes a reminder.
+
+    Returns ``(interaction, created)``; a retry with the same ``Idempotency-Key`` returns the first
+    interaction with ``created=False``.
+    """
+    scope = f"contact-interactions:{viewer.id}"
+    existing = idempotency.lookup(session, scope, idempotency_key)
+    if existing:
+        interaction = session.get(ContactInteraction, int(existing))
+        if interaction is not None:
+            get_contact(session, interaction.contact_id, viewer)  # still theirs to see
+            return interaction, False
+    if new.type != "call" and (new.call_duration_minutes is not None or new.call_successful is not None):
+        raise ValidationFailed("call details belong to calls",
+                               errors={"call_duration_minutes": ["only for type call"]}
+                               if new.call_duration_minutes is not None else
+                               {"call_successful": ["only for type call"]})
+    contact = get_contact(session, contact_id, viewer, for_update=True)
+    now = utcnow()
+    interaction = ContactInteraction(contact_id=contact.id, staff_id=viewer.id, type=new.type, notes=new.notes,
+                                     customer_response=new.customer_response, next_action=new.next_action,
+                                     call_duration_minutes=new.call_duration_minutes,
+                                     call_successful=new.call_successful, follow_up_at=new.follow_up_at,
+                                     created_at=now)
+    session.add(interaction)
+    session.flush()
+    if new.follow_up_at is not None:
+        session.add(ContactReminder(contact_id=contact.id, interaction_id=interaction.id, staff_id=viewer.id,
+                                    due_at=new.follow_up_at, note=new.next_action or new.notes, created_at=now))
+    if contact.status == PENDING:
+        change_status(session, contact, CONTACTED, viewer.id, now)
+    contact.last_interaction_at = now
+    contact.updated_at = now
+    idempotency.remember(session, scope, idempotency_key, interaction.id)
+    session.flush()
+    return interaction, True
+
+
+def convert(session: Session, contact_id: int, viewer: Principal, today: dt.date,
+            conversion_value: Decimal | None = None, bill_id=None) -> ContactRecord:
+    """Mark a contact converted by hand. Converted is final: converting again changes nothing."""
+    contact = get_contact(session, contact_id, viewer, for_update=True)
+    if contact.status == CONVERTED:
+        return contact
+    change_status(session, contact, CONVERTED, viewer.id)
+    contact.converted_at = today
+    contact.conversion_value = conversion_value
+    contact.conversion_bill_id = None if bill_id is None else str(bill_id)
+    contact.conversion_source = "manual"
+    publish_converted(session, contact, "contact_sheet")
+    session.flush()
+    return contact
+
+
+def flag_yellow(session: Session, contact_id: int, viewer: Principal, notes: str | None = None) -> ContactRecord:
+    """Visited but did not buy. A converted contact cannot be flagged (409); flagging again is a no-op."""
+    contact = get_contact(session, contact_id, viewer, for_update=True)
+    if contact.status == YELLOW:
+        return contact
+    change_status(session, contact, YELLOW, viewer.id)
+    if notes:
+        now = utcnow()
+        session.add(ContactInteraction(contact_id=contact.id, staff_id=viewer.id, type="visit", notes=notes,
+                                       created_at=now))
+        contact.last_interaction_at = now
+    session.flush()
+    return contact
+
+
+# -- follow-up reminders -----------------------------------------------------------------------
+def due_reminders_query(viewer: Principal, due_within_days: int, now: dt.datetime | None = None):
+    """Open follow-ups due within ``due_within_days`` (overdue included), soonest first, of the
+    viewer's contacts (admins: all)."""
+    horizon = (now or utcnow()) + dt.timedelta(days=due_within_days)
+    stmt = (select(ContactReminder).join(ContactRecord, ContactRecord.id == ContactReminder.contact_id)
+            .where(ContactReminder.done_at.is_(None), ContactReminder.due_at <= horizon)
+            .order_by(ContactReminder.due_at, ContactReminder.id))
+    return stmt if viewer.is_admin else stmt.where(ContactRecord.assigned_to == viewer.id)
+
+
+def reminder_contacts(session: Session, reminders) -> dict[int, ContactRecord]:
+    """The contacts of some reminders, by id (one query)."""
+    ids = {r.contact_id for r in reminders}
+    if not ids:
+        return {}
+    return {c.id: c for c in session.scalars(select(ContactRecord).where(ContactRecord.id.in_(ids)))}
+
+
+def complete_reminder(session: Session, reminder_id: int, viewer: Principal) -> ContactReminder:
+    """Mark a follow-up done (again: unchanged)."""
+    stmt = (select(ContactReminder).join(ContactRecord, ContactRecord.id == ContactReminder.contact_id)
+            .where(ContactReminder.id == reminder_id).with_for_update(of=ContactReminder))
+    if not viewer.is_admin:
+        stmt = stmt.where(ContactRecord.assigned_to == viewer.id)
+    reminder = session.scalar(stmt)
+    if reminder is None:
+        raise NotFound(f"reminder {reminder_id} does not exist")
+    if reminder.done_at is None:
+        reminder.done_at = utcnow()
+        reminder.done_by = viewer.id
+        session.flush()
+    return reminder
+
+
+# -- WhatsApp ----------------------------------------------------------------------------------
+def whatsapp_link(session: Session, contact_id: int, viewer: Principal, template: str | None = None) -> str:
+    """A ``https://wa.me/<digits>?text=...`` link; ``{name}`` in the template becomes the contact's name."""
+    contact = get_contact(session, contact_id, viewer)
+    message = (template or DEFAULT_WHATSAPP_TEMPLATE).replace("{name}", contact.name or "there")
+    return f"https://wa.me/{wa_me_digits(contact.phone)}?text={quote(message, safe='')}"

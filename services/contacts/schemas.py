@@ -1,0 +1,205 @@
+"""Contacts' HTTP schemas (validation, serialization and OpenAPI from one place)."""
+from __future__ import annotations
+
+import datetime as dt
+
+import marshmallow as ma
+from marshmallow import validate
+
+from shared.fields import Money, QuerySchema, StrictSchema, Text
+from shared.web import PageArgs, page_schema
+
+from .domain import external_id
+from .models import CONTACT_STATUSES, INTERACTION_TYPES, WHATSAPP_STATUSES
+
+UTC = dt.UTC
+
+
+class ExternalId(ma.fields.Field):
+    """An id from another service or an integration (a bill id): a positive integer or a short text."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool):
+            raise ma.ValidationError("not an id")
+        if isinstance(value, int):
+            if value < 1:
+                raise ma.ValidationError("must be positive")
+            return str(value)
+        if isinstance(value, str) and 0 < len(value.strip()) <= 64:
+            return value.strip()
+        raise ma.ValidationError("an integer or a text of at most 64 characters")
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return external_id(value)
+
+
+class StaffIdList(ma.fields.String):
+    """``assign_to``: comma-separated staff ids (``"3,5,8"``)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        raw = super()._deserialize(value, attr, data, **kwargs)
+        ids = []
+        for part in raw.split(","):
+            part = part.strip()
+            if not part:
+                continue
+            if not part.isdigit() or len(part) > 9:
+                raise ma.ValidationError(f"{part!r} is not a staff id")
+            ids.append(int(part))
+        if len(ids) > 500:
+            raise ma.ValidationError("at most 500 staff ids")
+        return ids or None
+
+
+# -- uploads -----------------------------------------------------------------------------------
+class UploadFormSchema(StrictSchema):
+    list_name = Text(load_default=None, allow_none=True, validate=validate.Length(max=200))
+    assign_to = StaffIdList(load_default=None, allow_none=True,
+                            metadata={"description": "comma-separated staff ids (default: every active staff user)"})
+
+
+class UploadFileSchema(UploadFormSchema):
+    """The multipart body as documented (the form fields are read by ``UploadFormSchema``)."""
+
+    file = ma.fields.Raw(required=True, metadata={"type": "string", "format": "binary",
+                                                  "description": ".csv, .xlsx or .xls with a header row"})
+
+
+class UploadSchema(ma.Schema):
+    id = ma.fields.Integer()
+    filename = ma.fields.String()
+    list_name = ma.fields.String(allow_none=True)
+    file_kind = ma.fields.String(allow_none=True)
+    uploaded_by = ma.fields.Integer(allow_none=True)
+    status = ma.fields.String(metadata={"enum": ["processing", "completed", "failed"]})
+    total_rows = ma.fields.Integer(allow_none=True, metadata={"description": "an estimate while processing"})
+    rows_done = ma.fields.Integer()
+    imported = ma.fields.Integer()
+    duplicates_in_file = ma.fields.Integer()
+    already_known = ma.fields.Integer()
+    invalid = ma.fields.Integer()
+    assigned = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())
+    failure_reason = ma.fields.String(allow_none=True)
+    errors_url = ma.fields.Method("_errors_url")
+    created_at = ma.fields.AwareDateTime(format="iso", default_timezone=UTC)
+    completed_at = ma.fields.AwareDateTime(format="iso", default_timezone=UTC, allow_none=True)
+
+    def _errors_url(self, upload):
+        return f"/api/v1/contacts/uploads/{upload.id}/errors"
+
+
+class UploadQuerySchema(PageArgs, QuerySchema):
+    pass
+
+
+class ErrorReportQuerySchema(QuerySchema):
+    format = ma.fields.String(load_default="csv", validate=validate.OneOf(["csv", "xlsx"]))
+
+
+# -- contacts ----------------------------------------------------------------------------------
+class InteractionSchema(ma.Schema):
+    id = ma.fields.Integer()
+    contact_id = ma.fields.Integer()
+    staff_id = ma.fields.Integer(allow_none=True)
+    type = ma.fields.String()
+    notes = ma.fields.String(allow_none=True)
+    customer_response = ma.fields.String(allow_none=True)
+    next_action = ma.fields.String(allow_none=True)
+    call_duration_minutes = ma.fields.Integer(allow_none=True)
+    call_successful = ma.fields.Boolean(allow_none=True)
+    follow_up_at = ma.fields.AwareDateTime(format="iso", default_timezone=UTC, allow_none=True)
+    created_at = ma.fields.AwareDateTime(format="iso", default_timezone=UTC)
+
+
+class ReminderSchema(ma.Schema):
+    id = ma.fields.Integer()
+    contact_id = ma.fields.Integer()
+    interaction_id = ma.fields.Integer(allow_none=True)
+    staff_id = ma.fields.Integer(allow_none=True)
+    due_at = ma.fields.AwareDateTime(format="iso", default_timezone=UTC)
+    note = ma.fields.String(allow_none=True)
+    done_at = ma.fields.AwareDateTime(format="iso", default_timezone=UTC, allow_none=True)
+    done_by = ma.fields.Integer(allow_none=True)
+    created_at = ma.fields.AwareDateTime(format="iso", default_timezone=UTC)
+
+
+class DueReminderSchema(ReminderSchema):
+    contact_name = ma.fields.String(allow_none=True)
+    contact_phone = ma.fields.String()
+    contact_status = ma.fields.String()
+
+
+class ContactSchema(ma.Schema):
+    id = ma.fields.Integer()
+    phone = ma.fields.String()
+    name = ma.fields.String(allow_none=True)
+    status = ma.fields.String(metadata={"enum": list(CONTACT_STATUSES)})
+    whatsapp_status = ma.fields.String(metadata={"enum": list(WHATSAPP_STATUSES)})
+    assigned_to = ma.fields.Integer(allow_none=True)
+    upload_id = ma.fields.Integer(allow_none=True)
+    last_interaction_at = ma.fields.AwareDateTime(format="iso", default_timezone=UTC, allow_none=True)
+    first_contacted_at = ma.fields.AwareDateTime(format="iso", default_timezone=UTC, allow_none=True)
+    converted_at = ma.fields.Date(allow_none=True)
+    conversion_value = Money(allow_none=True)
+    conversion_bill_id = ExternalId(allow_none=True)
+    customer_id = ExternalId(allow_none=True)
+    created_at = ma.fields.AwareDateTime(format="iso", default_timezone=UTC)
+    updated_at = ma.fields.AwareDateTime(format="iso", default_timezone=UTC)
+
+
+class ContactDetailSchema(ContactSchema):
+    interactions = ma.fields.List(ma.fields.Nested(InteractionSchema))
+    reminders = ma.fields.List(ma.fields.Nested(ReminderSchema))
+
+
+class ContactQuerySchema(PageArgs, QuerySchema):
+    status = ma.fields.String(load_default=None, validate=validate.OneOf(CONTACT_STATUSES))
+    whatsapp_status = ma.fields.String(load_default=None, validate=validate.OneOf(WHATSAPP_STATUSES))
+    assigned_to = ma.fields.Integer(load_default=None)
+    upload_id = ma.fields.Integer(load_default=None)
+    q = ma.fields.String(load_default=None, validate=validate.Length(max=100))
+
+
+class ContactPatchSchema(StrictSchema):
+    name = Text(allow_none=True, validate=validate.Length(max=200))
+    whatsapp_status = ma.fields.String(validate=validate.OneOf(WHATSAPP_STATUSES))
+    assigned_to = ma.fields.Integer(metadata={"description": "admins only"})
+
+
+class InteractionInSchema(StrictSchema):
+    type = ma.fields.String(required=True, validate=validate.OneOf(INTERACTION_TYPES))
+    notes = Text(load_default=None, allow_none=True, validate=validate.Length(max=5000))
+    customer_response = Text(load_default=None, allow_none=True, validate=validate.Length(max=5000))
+    next_action = Text(load_default=None, allow_none=True, validate=validate.Length(max=2000))
+    call_duration_minutes = ma.fields.Integer(load_default=None, allow_none=True,
+                                              validate=validate.Range(min=0, max=1440))
+    call_successful = ma.fields.Boolean(load_default=None, allow_none=True)
+    follow_up_at = ma.fields.AwareDateTime(load_default=None, allow_none=True, default_timezone=UTC,
+                                           metadata={"description": "creates a follow-up reminder"})
+
+
+class ConvertInSchema(StrictSchema):
+    conversion_value = Money(load_default=None, allow_none=True)
+    bill_id = ExternalId(load_default=None, allow_none=True)
+
+
+class YellowInSchema(StrictSchema):
+    notes = Text(load_default=None, allow_none=True, validate=validate.Length(max=5000))
+
+
+class ReminderQuerySchema(PageArgs, QuerySchema):
+    due_within_days = ma.fields.Integer(load_default=7, validate=validate.Range(min=0, max=366))
+
+
+class WhatsappQuerySchema(QuerySchema):
+    template = Text(load_default=None, validate=validate.Length(max=1000),
+                    metadata={"description": "message text; {name} becomes the contact's name"})
+
+
+class WhatsappLinkSchema(ma.Schema):
+    url = ma.fields.String()
+
+
+UploadPageSchema = page_schema(UploadSchema)
+ContactPageSchema = page_schema(ContactSchema)
+DueReminderPageSchema = page_schema(DueReminderSchema)

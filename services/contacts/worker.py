@@ -1,0 +1,21 @@
+"""Contacts' background process: the outbox relay and the consumer of bill, staff and customer events.
+
+``python -m services.contacts.worker [relay] [consume]`` (default: both).
+"""
+from __future__ import annotations
+
+import sys
+
+from shared.process import service_main
+
+from .consumers import HANDLERS
+from .models import messaging
+
+
+def main(argv=None) -> None:
+    service_main("contacts", sys.argv[1:] if argv is None else argv, tables=messaging, consumer="contacts",
+                 handlers=HANDLERS)
+
+
+if __name__ == "__main__":
+    main()
