@@ -83,17 +83,18 @@ def load_settings(service: str, environ=None, **overrides) -> Settings:
         dead_letter_exchange=env("DEAD_LETTER_EXCHANGE", "pharmacy.dlx", environ),
         pharmacy_tz=env("PHARMACY_TZ", "Asia/Kolkata", environ),
         default_phone_region=env("DEFAULT_PHONE_REGION", "IN", environ),
-        max_json_bytes=_int(environ, "MAX_JSON_BYTES", 1024 * 1024),
-        max_upload_bytes=_int(environ, "MAX_UPLOAD_BYTES", 20 * 1024 * 1024),
-        token_ttl_seconds=_int(environ, "TOKEN_TTL_SECONDS", 8 * 3600),
-        delivery_limit=_int(environ, "DELIVERY_LIMIT", 5),
-        prefetch=_int(environ, "CONSUMER_PREFETCH", 50),
+        max_json_bytes=env_int("MAX_JSON_BYTES", 1024 * 1024, environ),
+        max_upload_bytes=env_int("MAX_UPLOAD_BYTES", 20 * 1024 * 1024, environ),
+        token_ttl_seconds=env_int("TOKEN_TTL_SECONDS", 8 * 3600, environ),
+        delivery_limit=env_int("DELIVERY_LIMIT", 5, environ),
+        prefetch=env_int("CONSUMER_PREFETCH", 50, environ),
         log_level=env("LOG_LEVEL", "INFO", environ),
     )
     return settings.with_overrides(**overrides) if overrides else settings
 
 
-def _int(environ, name: str, default: int) -> int:
+def env_int(name: str, default: int, environ=None) -> int:
+    """An integer setting; a value that is not one raises ConfigError naming the variable."""
     raw = env(name, str(default), environ)
     try:
         return int(raw)

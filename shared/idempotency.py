@@ -4,7 +4,10 @@ from __future__ import annotations
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, UniqueConstraint, insert, select
 from sqlalchemy.orm import Session
 
+from .errors import ValidationFailed
 from .messaging import utcnow
+
+MAX_KEY_LENGTH = 200
 
 
 class IdempotencyKeys:
@@ -25,6 +28,9 @@ class IdempotencyKeys:
         """The resource id a previous request with this key created, if any."""
         if not key:
             return None
+        if len(key) > MAX_KEY_LENGTH:
+            raise ValidationFailed("Idempotency-Key is too long",
+                                   errors={"Idempotency-Key": [f"at most {MAX_KEY_LENGTH} characters"]})
         return session.scalar(select(self.table.c.resource_id).where(
             self.table.c.scope == scope, self.table.c.key == key))
 
