@@ -6,7 +6,7 @@ import datetime as dt
 import marshmallow as ma
 from marshmallow import validate
 
-from shared.fields import Money, QuerySchema, StrictSchema, Text
+from shared.fields import Money, QuerySchema, StrictSchema, Text, UtcDateTime
 from shared.web import PageArgs, page_schema
 
 from .domain import external_id
@@ -81,8 +81,8 @@ class UploadSchema(ma.Schema):
     assigned = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())
     failure_reason = ma.fields.String(allow_none=True)
     errors_url = ma.fields.Method("_errors_url")
-    created_at = ma.fields.AwareDateTime(format="iso", default_timezone=UTC)
-    completed_at = ma.fields.AwareDateTime(format="iso", default_timezone=UTC, allow_none=True)
+    created_at = UtcDateTime()
+    completed_at = UtcDateTime(allow_none=True)
 
     def _errors_url(self, upload):
         return f"/api/v1/contacts/uploads/{upload.id}/errors"
@@ -107,8 +107,8 @@ class InteractionSchema(ma.Schema):
     next_action = ma.fields.String(allow_none=True)
     call_duration_minutes = ma.fields.Integer(allow_none=True)
     call_successful = ma.fields.Boolean(allow_none=True)
-    follow_up_at = ma.fields.AwareDateTime(format="iso", default_timezone=UTC, allow_none=True)
-    created_at = ma.fields.AwareDateTime(format="iso", default_timezone=UTC)
+    follow_up_at = UtcDateTime(allow_none=True)
+    created_at = UtcDateTime()
 
 
 class ReminderSchema(ma.Schema):
@@ -116,11 +116,11 @@ class ReminderSchema(ma.Schema):
     contact_id = ma.fields.Integer()
     interaction_id = ma.fields.Integer(allow_none=True)
     staff_id = ma.fields.Integer(allow_none=True)
-    due_at = ma.fields.AwareDateTime(format="iso", default_timezone=UTC)
+    due_at = UtcDateTime()
     note = ma.fields.String(allow_none=True)
-    done_at = ma.fields.AwareDateTime(format="iso", default_timezone=UTC, allow_none=True)
+    done_at = UtcDateTime(allow_none=True)
     done_by = ma.fields.Integer(allow_none=True)
-    created_at = ma.fields.AwareDateTime(format="iso", default_timezone=UTC)
+    created_at = UtcDateTime()
 
 
 class DueReminderSchema(ReminderSchema):
@@ -137,14 +137,14 @@ class ContactSchema(ma.Schema):
     whatsapp_status = ma.fields.String(metadata={"enum": list(WHATSAPP_STATUSES)})
     assigned_to = ma.fields.Integer(allow_none=True)
     upload_id = ma.fields.Integer(allow_none=True)
-    last_interaction_at = ma.fields.AwareDateTime(format="iso", default_timezone=UTC, allow_none=True)
-    first_contacted_at = ma.fields.AwareDateTime(format="iso", default_timezone=UTC, allow_none=True)
+    last_interaction_at = UtcDateTime(allow_none=True)
+    first_contacted_at = UtcDateTime(allow_none=True)
     converted_at = ma.fields.Date(allow_none=True)
     conversion_value = Money(allow_none=True)
     conversion_bill_id = ExternalId(allow_none=True)
     customer_id = ExternalId(allow_none=True)
-    created_at = ma.fields.AwareDateTime(format="iso", default_timezone=UTC)
-    updated_at = ma.fields.AwareDateTime(format="iso", default_timezone=UTC)
+    created_at = UtcDateTime()
+    updated_at = UtcDateTime()
 
 
 class ContactDetailSchema(ContactSchema):
