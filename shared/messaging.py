@@ -10,9 +10,9 @@ import json
 
 from sqlalchemy import (BigInteger, Column, DateTime, Index, Integer, MetaData, String, Table, Text,
                         UniqueConstraint, insert, select, update)
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from .db import dialect_insert
 from .envelope import make_event, to_json
 
 PENDING, SENT = "pending", "sent"
@@ -97,13 +97,7 @@ class MessagingTables:
         """
         values = dict(consumer=consumer, source=event["source"], event_id=event["id"],
                       event_type=event["type"], processed_at=utcnow())
-        dialect = session.get_bind().dialect.name
-        if dialect == "postgresql":
-            stmt = postgresql.insert(self.inbox).values(**values).on_conflict_do_nothing()
-        elif dialect == "sqlite":
-            stmt = sqlite.insert(self.inbox).values(**values).on_conflict_do_nothing()
-        else:  # pragma: no cover - only the two supported engines
-            raise RuntimeError(f"unsupported database {dialect}")
+        stmt = dialect_insert(session)(self.inbox).values(**values).on_conflict_do_nothing()
         # RETURNING, not rowcount: drivers report -1 for some inserts.
         return session.execute(stmt.returning(self.inbox.c.id)).first() is not None
 

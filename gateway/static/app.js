@@ -206,7 +206,7 @@ async function saveInteraction() {
   if (values.type === "call") body.call_successful = values.call_successful;
   if (values.follow_up_at) body.follow_up_at = new Date(values.follow_up_at).toISOString();
   const saved = await attempt(() => api("POST", `/contacts/${interactionContact.id}/interactions`, body));
-  if (saved) { show("Interaction recorded."); loadContacts(); }
+  if (saved) { await loadContacts(); show("Interaction recorded."); }
 }
 
 async function whatsappContact(contact) {
@@ -218,14 +218,14 @@ async function convertContact(contact) {
   const value = prompt(`Conversion value for ${contact.name || contact.phone} (e.g. 1250.00), or leave empty:`, "");
   if (value === null) return;
   const body = value.trim() ? { conversion_value: value.trim() } : {};
-  if (await attempt(() => api("POST", `/contacts/${contact.id}/convert`, body))) { show("Marked converted."); loadContacts(); }
+  if (await attempt(() => api("POST", `/contacts/${contact.id}/convert`, body))) { await loadContacts(); show("Marked converted."); }
 }
 
 async function yellowContact(contact) {
   const notes = prompt("Why yellow (visited, did not buy)? Optional notes:", "");
   if (notes === null) return;
   const body = notes.trim() ? { notes: notes.trim() } : {};
-  if (await attempt(() => api("POST", `/contacts/${contact.id}/yellow`, body))) { show("Marked yellow."); loadContacts(); }
+  if (await attempt(() => api("POST", `/contacts/${contact.id}/yellow`, body))) { await loadContacts(); show("Marked yellow."); }
 }
 
 async function uploadContacts(event) {
@@ -242,7 +242,6 @@ async function uploadContacts(event) {
     upload = await attempt(() => api("GET", `/contacts/uploads/${upload.id}`));
   }
   if (!upload) return;
-  show(upload.status === "failed" ? "The import failed." : "Import finished.", upload.status === "failed");
   const assigned = Object.entries(upload.assigned || {}).map(([staff, n]) => `staff ${staff}: ${n}`).join(", ");
   $("#upload-result").replaceChildren(el("p", {},
     `${upload.filename}: ${upload.total_rows} rows, ${upload.imported} imported, `,
@@ -251,7 +250,9 @@ async function uploadContacts(event) {
     upload.invalid ? button("Download rejected rows", () =>
       attempt(() => download(`/contacts/uploads/${upload.id}/errors`, `upload-${upload.id}-errors.csv`))) : null));
   form.reset();
-  loadContacts();
+  await loadContacts();
+  show(upload.status === "failed" ? `The import failed: ${upload.failure_reason || "see the upload"}` : "Import finished.",
+       upload.status === "failed");
 }
 
 // -- customers -------------------------------------------------------------------------------
@@ -337,11 +338,12 @@ async function createBill(event) {
   const bill = await attempt(() => api("POST", "/bills", body, { idempotencyKey: billKey }));
   if (!bill) return;
   billKey = newKey();
-  show(`Bill ${bill.bill_number} saved: total ${bill.total_amount}.`);
   form.reset();
   $("#bill-items tbody").replaceChildren();
   addItemRow();
-  loadBills();
+  await loadBills();
+  // After the reload, which clears the message line before it fetches.
+  show(`Bill ${bill.bill_number} saved: total ${bill.total_amount}.`);
 }
 
 function toggleItems() {
@@ -401,8 +403,8 @@ async function refillAction(reminder, action) {
   const result = await attempt(() => api("POST", `/reminders/refills/${reminder.id}/${action}`, body));
   if (!result) return;
   if (action === "whatsapp" && result.whatsapp_url) window.open(result.whatsapp_url, "_blank", "noopener");
+  await loadRefills();
   show("Saved.");
-  loadRefills();
 }
 
 // -- reports ---------------------------------------------------------------------------------
@@ -450,13 +452,13 @@ async function loadStaff() {
 }
 
 async function changeStaff(member, changes) {
-  if (await attempt(() => api("PATCH", `/staff/${member.id}`, changes))) { show(`Saved ${member.username}.`); loadStaff(); }
+  if (await attempt(() => api("PATCH", `/staff/${member.id}`, changes))) { await loadStaff(); show(`Saved ${member.username}.`); }
 }
 
 async function addStaff(event) {
   event.preventDefault();
   const created = await attempt(() => api("POST", "/staff", formValues(event.target)));
-  if (created) { show(`Added ${created.username}.`); event.target.reset(); loadStaff(); }
+  if (created) { event.target.reset(); await loadStaff(); show(`Added ${created.username}.`); }
 }
 
 // -- wiring ----------------------------------------------------------------------------------
