@@ -47,6 +47,7 @@ run: install .env check-broker migrate
 	exec $(HONCHO) start -f Procfile
 
 test: install
+	@scripts/ensure_chromium.sh
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 # The suite without the test that restarts the machine's RabbitMQ (it affects every vhost).

@@ -1,6 +1,7 @@
-"""Reporting's background process: the consumer feeding the read models (reporting publishes nothing).
+"""Reporting's background processes: the consumer feeding the read models, and the relay.
 
-``python -m services.reporting.worker`` (or ``consume``); ``relay`` is accepted but has nothing to send.
+Reporting publishes no events of its own; its relay sends the dead letters an admin replays.
+``python -m services.reporting.worker [relay] [consume]``.
 """
 from __future__ import annotations
 
