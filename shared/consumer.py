@@ -174,7 +174,8 @@ class ConsumerRunner:
             exchange=self.settings.dead_letter_exchange, routing_key=queue, body=delivery.body,
             properties=pika.BasicProperties(
                 message_id=delivery.properties.message_id, type=delivery.properties.type,
-                content_type=delivery.properties.content_type, delivery_mode=2, headers=headers))
+                content_type=delivery.properties.content_type, delivery_mode=2, headers=headers),
+            mandatory=True)  # an unroutable dead letter raises here, so the original is not acked
         channel.basic_ack(delivery.method.delivery_tag)
 
     def _archive(self, connection, channel, delivery: _Delivery, queue: str, stop: threading.Event) -> None:

@@ -19,6 +19,7 @@ from flask import Flask, current_app, g, jsonify, request
 from flask_smorest import Api
 from sqlalchemy import func, select
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from .auth import Principal, verify_token
 from .broker import broker_reachable
@@ -88,6 +89,14 @@ def problem(status: int, title: str, detail: str | None = None, errors: dict | N
     return response
 
 
+class BoundedIntegerConverter(IntegerConverter):
+    """``<int:...>`` ids that fit a 64-bit column; a longer number is a 404, not a database overflow."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2 ** 63 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
 class ProblemApi(Api):
     """flask-smorest Api whose errors (including its 422 validation aborts) are problem+json."""
 
@@ -136,6 +145,7 @@ def create_service_app(name: str, settings: Settings, *, title: str, blueprints:
     """
     configure_logging(name, settings.log_level)
     app = Flask(name)
+    app.url_map.converters["int"] = BoundedIntegerConverter
     app.config.update(
         API_TITLE=title, API_VERSION="1.0.0", OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/", OPENAPI_JSON_PATH="openapi.json",

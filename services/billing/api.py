@@ -29,9 +29,10 @@ class Bills(MethodView):
     def post(self, body):
         """Create a bill; its effects (customer, conversion, reminders) follow asynchronously."""
         items = [domain.NewItem(**item) for item in body.pop("items")]
-        new = domain.NewBill(items=items, **{**body, "bill_date": body["bill_date"] or pharmacy_today()})
+        today = pharmacy_today()
+        new = domain.NewBill(items=items, **{**body, "bill_date": body["bill_date"] or today})
         with transaction() as session:
-            bill, created = domain.create_bill(session, new, current_principal().id,
+            bill, created = domain.create_bill(session, new, current_principal().id, today,
                                                request.headers.get("Idempotency-Key"))
         return bill, (201 if created else 200)
 

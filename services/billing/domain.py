@@ -39,8 +39,16 @@ class NewBill:
     items: list[NewItem] = field(default_factory=list)
 
 
-def check_bill(new: NewBill) -> None:
+EARLIEST_BILL_DATE = dt.date(2000, 1, 1)
+
+
+def check_bill(new: NewBill, today: dt.date) -> None:
     """The rules a bill must meet beyond field types."""
+    if not EARLIEST_BILL_DATE <= new.bill_date <= today + dt.timedelta(days=1):
+        # A till's clock may run a little ahead; anything further is a typo that would
+        # poison every date computed downstream (refill dates, reports).
+        raise ValidationFailed("the bill date is out of range",
+                               errors={"bill_date": [f"between {EARLIEST_BILL_DATE} and tomorrow"]})
     if new.visited_no_purchase and new.items:
         raise ValidationFailed("a visit without purchase takes no items",
                                errors={"items": ["must be empty when visited_no_purchase is true"]})
@@ -49,15 +57,17 @@ def check_bill(new: NewBill) -> None:
                                errors={"items": ["at least one item, or visited_no_purchase: true"]})
 
 
-def create_bill(session: Session, new: NewBill, created_by: int | None,
+def create_bill(session: Session, new: NewBill, created_by: int | None, today: dt.date,
                 idempotency_key: str | None = None) -> tuple[Bill, bool]:
     """Store a bill and its ``bill.created`` event in one transaction.
 
     Returns ``(bill, created)``; a retry carrying the same ``Idempotency-Key`` returns the first
     bill with ``created=False``.
     """
-    check_bill(new)
-    existing = idempotency.lookup(session, "bills", idempotency_key)
+    check_bill(new, today)
+    # Keys are the client's: scoped per user so two tills reusing a key never see each other's bill.
+    scope = f"bills:{created_by}"
+    existing = idempotency.lookup(session, scope, idempotency_key)
     if existing:
         return get_bill(session, int(existing)), False
     total = sum((item.amount for item in new.items), Decimal("0")).quantize(CENTS)
@@ -71,12 +81,12 @@ def create_bill(session: Session, new: NewBill, created_by: int | None,
     session.add(bill)
     try:
         session.flush()
-        idempotency.remember(session, "bills", idempotency_key, bill.id)
+        idempotency.remember(session, scope, idempotency_key, bill.id)
         session.flush()
     except IntegrityError:
         # A concurrent request with the same key won; answer with its bill.
         session.rollback()
-        existing = idempotency.lookup(session, "bills", idempotency_key)
+        existing = idempotency.lookup(session, scope, idempotency_key)
         if existing:
             return get_bill(session, int(existing)), False
         raise

@@ -62,3 +62,13 @@ def test_database_url_per_service():
 def test_bad_integer_setting_is_named():
     with pytest.raises(ConfigError, match="DELIVERY_LIMIT"):
         load_settings("billing", environ={"JWT_SECRET": "s", "DELIVERY_LIMIT": "many"})
+
+
+def test_instants_in_the_contract_are_checked():
+    event = make_event("bill.created", BILL, source="/services/billing")
+    with pytest.raises(InvalidEvent, match="time"):
+        parse_event(to_json({**event, "time": "yesterday"}).encode())
+    with pytest.raises(InvalidEvent, match="changed_at"):
+        make_event("contact.status_changed", {"contact_id": 1, "phone": "+919876543210", "from_status": "pending",
+                                              "to_status": "contacted", "changed_at": "soon", "assigned_to": 2,
+                                              "by": 2}, source="/services/contacts")

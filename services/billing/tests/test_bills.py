@@ -102,3 +102,23 @@ def test_bill_created_is_relayed_with_confirms(client, settings, runtime, amqp_u
             assert messaging.pending_count(session) == 0
     finally:
         probe.close()
+
+
+def test_an_idempotency_key_is_the_callers_own(client):
+    first = client.post("/api/v1/bills", json=bill(), headers={**STAFF, "Idempotency-Key": "k-1"})
+    other_till = client.post("/api/v1/bills", json=bill(customer_phone="+91 91234 56789"),
+                             headers={**auth_headers("staff", 8), "Idempotency-Key": "k-1"})
+    assert first.status_code == other_till.status_code == 201
+    assert other_till.json["id"] != first.json["id"] and other_till.json["customer_phone"] == "+919123456789"
+
+
+def test_bill_dates_out_of_range_are_422(client):
+    for day in ("1999-12-31", "2999-01-01", "9999-12-31"):
+        response = client.post("/api/v1/bills", json=bill(bill_date=day), headers=STAFF)
+        assert response.status_code == 422 and "bill_date" in response.json["errors"], day
+
+
+def test_ids_beyond_64_bits_are_404_not_server_errors(client):
+    response = client.get("/api/v1/bills/99999999999999999999", headers=STAFF)
+    assert response.status_code == 404 and response.mimetype == "application/problem+json"
+    assert client.post("/api/v1/bills", json=bill(), headers={**STAFF, "Idempotency-Key": "x" * 201}).status_code == 422
