@@ -50,12 +50,9 @@ class Login(MethodView):
 class Me(MethodView):
     @auth_blp.response(200, UserSchema)
     def get(self):
-        """The signed-in user (401 once the account is disabled)."""
+        """The signed-in user (401 once the account is disabled or its role changed)."""
         with transaction() as session:
-            user = session.get(domain.User, current_principal().id)
-        if user is None or not user.active:
-            raise Unauthorized("this account no longer exists or is disabled")
-        return user
+            return domain.current_account(session, current_principal())
 
 
 @staff_blp.route("", endpoint="list")

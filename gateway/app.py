@@ -1,13 +1,14 @@
 """The gateway's app factory: sign-in and staff, routing to the services, docs and the web UI."""
 from __future__ import annotations
 
-from flask import send_from_directory
+from flask import g, request, send_from_directory
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shared.config import load_settings
-from shared.web import Runtime, create_service_app
+from shared.web import Runtime, create_service_app, transaction
 
 from . import proxy
+from .staff import current_account
 from .api import admin_blp, auth_blp, staff_blp
 from .bootstrap import ensure_admin
 from .docs import docs_blp
@@ -33,6 +34,13 @@ def create_app(settings=None, runtime=None, upstreams=None, environ=None):
     app.extensions["gateway_api"] = api
     proxy.register_routes(app)
     app.register_blueprint(docs_blp)
+
+    @app.before_request
+    def _account_still_allowed():
+        # Runs after the token check of shared.web, which set g.principal on protected routes.
+        if "principal" in g and request.endpoint != "auth.me":
+            with transaction() as session:
+                current_account(session, g.principal)
 
     @app.get("/", endpoint="ui")
     def ui():

@@ -14,7 +14,7 @@ from sqlalchemy import delete, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from shared.errors import Conflict, NotFound, TooManyRequests, ValidationFailed
+from shared.errors import Conflict, NotFound, TooManyRequests, Unauthorized, ValidationFailed
 from shared.messaging import utcnow
 
 from .models import LoginFailure, User, messaging
@@ -126,6 +126,20 @@ def create_staff(session: Session, new: NewStaff) -> User:
     except IntegrityError:
         raise Conflict(f"the username {username!r} is taken") from None
     messaging.add_event(session, "staff.created", staff_data(user), subject=f"staff/{user.id}")
+    return user
+
+
+def current_account(session: Session, principal) -> User:
+    """The caller's account, which must still exist, be active and hold the token's role.
+
+    Tokens are valid until they expire; checking the account on every call through the gateway
+    means disabling or demoting someone takes effect at once.
+    """
+    user = session.get(User, principal.id)
+    if user is None or not user.active:
+        raise Unauthorized("this account no longer exists or is disabled")
+    if user.role != principal.role:
+        raise Unauthorized("this account's role changed; sign in again")
     return user
 
 

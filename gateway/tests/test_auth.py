@@ -104,3 +104,19 @@ def test_tampered_expired_or_foreign_tokens_are_401(client, admin_token):
             assert response.status_code == 401, (path, token)
             assert response.mimetype == "application/problem+json"
     assert client.get("/api/v1/auth/me", headers={"Authorization": admin_token}).status_code == 401
+
+
+def test_disabling_or_demoting_takes_effect_on_every_route_at_once(client, admin):
+    staff = add_staff(client, admin)
+    staff_token = {"Authorization": f"Bearer {login(client, 'asha', 'asha-pass-1').json['access_token']}"}
+    add_staff(client, admin, username="ravi", password="ravi-pass-1", role="admin", name="Ravi")
+    ravi = {"Authorization": f"Bearer {login(client, 'ravi', 'ravi-pass-1').json['access_token']}"}
+    assert client.get("/api/v1/bills", headers=staff_token).status_code == 200
+    assert client.get("/api/v1/staff", headers=ravi).status_code == 200
+
+    client.patch(f"/api/v1/staff/{staff['id']}", json={"active": False}, headers=admin)
+    assert client.get("/api/v1/bills", headers=staff_token).status_code == 401
+    ravi_id = client.get("/api/v1/staff?role=admin", headers=admin).json["items"][-1]["id"]
+    client.patch(f"/api/v1/staff/{ravi_id}", json={"role": "staff"}, headers=admin)
+    demoted = client.get("/api/v1/staff", headers=ravi)
+    assert demoted.status_code == 401 and "role changed" in demoted.json["detail"]
