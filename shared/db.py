@@ -69,6 +69,11 @@ def dialect_insert(session: Session):
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
+def escape_like(text: str) -> str:
+    """``text`` matched literally by LIKE/ILIKE with ``escape="\\"`` (its ``%``, ``_`` and ``\\`` escaped)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def is_postgres(session_or_engine) -> bool:
     """True when the session or engine talks to PostgreSQL (for SKIP LOCKED and ON CONFLICT)."""
     bind = session_or_engine.get_bind() if isinstance(session_or_engine, Session) else session_or_engine

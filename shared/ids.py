@@ -6,6 +6,7 @@ They are stored as text and handed back in the type they came in, so ``42`` stay
 from __future__ import annotations
 
 MAX_INT_DIGITS = 18  # fits a signed 64-bit column
+MAX_ID = 2 ** 31 - 1  # the services' own ids are INTEGER columns: a larger value is a database error
 
 
 def ascii_int(text: str | None) -> int | None:

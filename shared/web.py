@@ -27,6 +27,7 @@ from .config import Settings
 from .context import new_request_id, request_id_var
 from .db import make_engine, make_session_factory, ping, unit_of_work
 from .errors import DomainError, Forbidden, Unauthorized
+from .ids import MAX_ID
 from .logs import configure_logging
 from .messaging import utcnow
 
@@ -90,10 +91,10 @@ def problem(status: int, title: str, detail: str | None = None, errors: dict | N
 
 
 class BoundedIntegerConverter(IntegerConverter):
-    """``<int:...>`` ids that fit a 64-bit column; a longer number is a 404, not a database overflow."""
+    """``<int:...>`` ids that fit an INTEGER column; a larger number is a 404, not a database error."""
 
     def __init__(self, map, *args, **kwargs):
-        kwargs.setdefault("max", 2 ** 63 - 1)
+        kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)
 
 
@@ -247,7 +248,7 @@ class PageArgs(ma.Schema):
     class Meta:
         unknown = ma.EXCLUDE
 
-    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1))
+    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=1_000_000))
     per_page = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=MAX_PER_PAGE))
 
 

@@ -1,19 +1,17 @@
 """Contacts' HTTP layer: parse, call a use case, serialize."""
 from __future__ import annotations
 
-import datetime as dt
 import io
 import os
 from dataclasses import dataclass
 from types import SimpleNamespace
-from zoneinfo import ZoneInfo
 
 from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from shared.errors import PayloadTooLarge
-from shared.web import current_principal, paginate, require_admin, runtime, transaction
+from shared.web import current_principal, paginate, pharmacy_today, require_admin, runtime, transaction
 
 from . import domain, uploads
 from .importing import write_error_report_csv, write_error_report_xlsx
@@ -42,13 +40,10 @@ from .schemas import (
 )
 from .settings import async_upload_bytes
 
+# Ids in paths are INTEGER columns: ``<int:...>`` makes a larger one a 404, not a database error.
 blp = Blueprint("contacts", __name__, url_prefix="/contacts", description="Contact lists and their follow-up")
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def pharmacy_today() -> dt.date:
-    return dt.datetime.now(ZoneInfo(runtime().settings.pharmacy_tz)).date()
 
 
 def _size(stream) -> int:

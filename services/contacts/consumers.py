@@ -7,9 +7,10 @@ import datetime as dt
 from decimal import Decimal
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from shared.db import dialect_insert
+from shared.ids import id_order
 from shared.messaging import utcnow
 
 from .domain import can_change, change_status, publish_converted
@@ -24,8 +25,7 @@ def _contact_by_phone(session: Session, phone: str) -> ContactRecord | None:
 def bill_order(bill_date: dt.date, bill_id) -> tuple:
     """Which of two converting bills came first: earlier bill date, then lower bill id (numeric ids
     before textual ones). The first converting bill's date, value and id are the conversion's."""
-    text = "" if bill_id is None else str(bill_id)
-    return (bill_date, 0, int(text), "") if text.isdigit() else (bill_date, 1, 0, text)
+    return (bill_date, *id_order("" if bill_id is None else str(bill_id)))
 
 
 def on_bill_created(session: Session, event: dict) -> None:
@@ -61,9 +61,7 @@ def on_bill_created(session: Session, event: dict) -> None:
 
 
 def _upsert(session: Session, model, values: dict, key: str, update_when=None) -> None:
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(model).values(**values)
+    stmt = dialect_insert(session)(model).values(**values)
     stmt = stmt.on_conflict_do_update(index_elements=[key],
                                       set_={k: stmt.excluded[k] for k in values if k != key},
                                       where=update_when(stmt.excluded) if update_when else None)

@@ -14,7 +14,9 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from shared.auth import Principal
+from shared.db import escape_like
 from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from shared.ids import wire_id
 from shared.messaging import utcnow
 from shared.phones import wa_me_digits
 
@@ -45,14 +47,6 @@ DEFAULT_WHATSAPP_TEMPLATE = "Hello {name}, greetings from your pharmacy. How can
 def can_change(from_status: str, to_status: str) -> bool:
     """Whether the status rules allow ``from_status → to_status`` (a same-status change is not one)."""
     return to_status in TRANSITIONS.get(from_status, set())
-
-
-def external_id(value):
-    """An id kept as text (bills may come from integrations) in the form events and clients expect."""
-    if value is None:
-        return None
-    text = str(value)
-    return int(text) if text.isdigit() and len(text) < 18 else text
 
 
 # -- reading ---------------------------------------------------------------------------------
@@ -88,8 +82,8 @@ def contacts_query(viewer: Principal, status: str | None = None, whatsapp_status
     if upload_id is not None:
         stmt = stmt.where(ContactRecord.upload_id == upload_id)
     if q:
-        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        digits = "".join(ch for ch in q if ch.isdigit())
+        pattern = "%" + escape_like(q) + "%"
+        digits = "".join(ch for ch in q if ch.isascii() and ch.isdigit())
         matches = [ContactRecord.name.ilike(pattern, escape="\\")]
         if len(digits) >= 3:
             matches.append(ContactRecord.phone.like(f"%{digits}%"))
@@ -144,7 +138,7 @@ def publish_converted(session: Session, contact: ContactRecord, customer_categor
     messaging.add_event(session, "contact.converted", {
         "contact_id": contact.id, "phone": contact.phone, "name": contact.name,
         "converted_at": contact.converted_at, "conversion_value": contact.conversion_value,
-        "bill_id": external_id(contact.conversion_bill_id), "assigned_to": contact.assigned_to,
+        "bill_id": wire_id(contact.conversion_bill_id), "assigned_to": contact.assigned_to,
         "customer_category": customer_category,
     }, subject=f"contacts/{contact.id}")
 

@@ -7,9 +7,9 @@ import marshmallow as ma
 from marshmallow import validate
 
 from shared.fields import Money, QuerySchema, StrictSchema, Text, UtcDateTime
+from shared.ids import MAX_ID, ascii_int, wire_id
 from shared.web import PageArgs, page_schema
 
-from .domain import external_id
 from .models import CONTACT_STATUSES, INTERACTION_TYPES, WHATSAPP_STATUSES
 
 UTC = dt.UTC
@@ -30,7 +30,7 @@ class ExternalId(ma.fields.Field):
         raise ma.ValidationError("an integer or a text of at most 64 characters")
 
     def _serialize(self, value, attr, obj, **kwargs):
-        return external_id(value)
+        return wire_id(value)
 
 
 class StaffIdList(ma.fields.String):
@@ -43,9 +43,10 @@ class StaffIdList(ma.fields.String):
             part = part.strip()
             if not part:
                 continue
-            if not part.isdigit() or len(part) > 9:
+            staff_id = ascii_int(part) if len(part) <= 9 else None
+            if staff_id is None:
                 raise ma.ValidationError(f"{part!r} is not a staff id")
-            ids.append(int(part))
+            ids.append(staff_id)
         if len(ids) > 500:
             raise ma.ValidationError("at most 500 staff ids")
         return ids or None
@@ -155,15 +156,15 @@ class ContactDetailSchema(ContactSchema):
 class ContactQuerySchema(PageArgs, QuerySchema):
     status = ma.fields.String(load_default=None, validate=validate.OneOf(CONTACT_STATUSES))
     whatsapp_status = ma.fields.String(load_default=None, validate=validate.OneOf(WHATSAPP_STATUSES))
-    assigned_to = ma.fields.Integer(load_default=None)
-    upload_id = ma.fields.Integer(load_default=None)
+    assigned_to = ma.fields.Integer(load_default=None, validate=validate.Range(min=1, max=MAX_ID))
+    upload_id = ma.fields.Integer(load_default=None, validate=validate.Range(min=1, max=MAX_ID))
     q = ma.fields.String(load_default=None, validate=validate.Length(max=100))
 
 
 class ContactPatchSchema(StrictSchema):
     name = Text(allow_none=True, validate=validate.Length(max=200))
     whatsapp_status = ma.fields.String(validate=validate.OneOf(WHATSAPP_STATUSES))
-    assigned_to = ma.fields.Integer(metadata={"description": "admins only"})
+    assigned_to = ma.fields.Integer(validate=validate.Range(min=1, max=MAX_ID), metadata={"description": "admins only"})
 
 
 class InteractionInSchema(StrictSchema):

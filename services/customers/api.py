@@ -15,6 +15,7 @@ from .schemas import (AuditPageSchema, AuditQuerySchema, CustomerInSchema, Custo
                       CustomerQuerySchema, CustomerSchema, PurchasePageSchema,
                       PurchaseQuerySchema)
 
+# Ids in paths are INTEGER columns: ``<int:...>`` makes a larger one a 404, not a database error.
 blp = Blueprint("customers", __name__, url_prefix="/customers",
                 description="Customer profiles (every read and change is audited)")
 audit_blp = Blueprint("audit", __name__, url_prefix="/admin/audit", description="Who read or changed which profile")

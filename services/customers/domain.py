@@ -12,15 +12,17 @@ import logging
 import re
 from decimal import Decimal
 
-from sqlalchemy import or_, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import false, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared.auth import Principal
 from shared.context import current_request_id
+from shared.db import dialect_insert, escape_like
 from shared.errors import Conflict, NotFound, ValidationFailed
+from shared.ids import MAX_ID, ascii_int, stored_id, wire_id
 from shared.messaging import utcnow
+from shared.refills import refill_reminder_date
 
 from .models import (BY_BILL, BY_CONVERSION, BY_STAFF, AuditEntry, CountedBill, Customer, CustomerPurchase,
                      idempotency, messaging)
@@ -28,7 +30,6 @@ from .models import (BY_BILL, BY_CONVERSION, BY_STAFF, AuditEntry, CountedBill, 
 log = logging.getLogger(__name__)
 
 CENTS = Decimal("0.01")
-REFILL_LEAD_DAYS = 5
 CONTACT_SHEET = "contact_sheet"
 # What staff may set on a profile (counters and links are kept by events only).
 EDITABLE_FIELDS = ("name", "phone", "email", "age", "gender", "address", "chronic_conditions", "allergies",
@@ -38,30 +39,13 @@ READ, CREATE, UPDATE, READ_PURCHASES = "read", "create", "update", "read_purchas
 
 # -- pure rules -----------------------------------------------------------------------------
 def refill_due_date(purchase_date: dt.date, duration_days: int | None) -> dt.date | None:
-    """When a refill is due: ``REFILL_LEAD_DAYS`` before the medicine runs out, never before the
-    purchase itself (a duration under 6 days is due on the purchase date); None without a duration."""
+    """When a refill is due (the shared refill rule, ``shared.refills``); None without a duration."""
     if duration_days is None:
         return None
-    return purchase_date + dt.timedelta(days=max(duration_days - REFILL_LEAD_DAYS, 0))
-
-
-def stored_id(value) -> str | None:
-    """Ids from other services and integrations (integer or string) as stored text."""
-    return None if value is None else str(value)
-
-
-def wire_id(value: str | None):
-    """A stored id as it travels: an integer when it was one, else the original string."""
-    if value is not None and value.isdigit() and str(int(value)) == value:
-        return int(value)
-    return value
+    return refill_reminder_date(purchase_date, duration_days)
 
 
 # -- consumed events ------------------------------------------------------------------------
-def _insert(session: Session):
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-
-
 def _ensure_locked_customer(session: Session, phone: str, *, name: str | None, category: str,
                             category_source: str) -> Customer:
     """The customer with ``phone``, created if missing, locked for this transaction.
@@ -70,7 +54,7 @@ def _ensure_locked_customer(session: Session, phone: str, *, name: str | None, c
     safe: the second waits on the unique key and then finds the first's row.
     """
     now = utcnow()
-    session.execute(_insert(session)(Customer.__table__).values(
+    session.execute(dialect_insert(session)(Customer.__table__).values(
         phone=phone, name=name, category=category, category_source=category_source, chronic_conditions=[],
         allergies=[], prefers_generic=False, generic_education_given=False, total_visits=0,
         total_purchases=Decimal("0.00"), created_at=now, updated_at=now,
@@ -96,7 +80,7 @@ def record_bill(session: Session, source: str, bill: dict) -> Customer | None:
     customer = _ensure_locked_customer(session, bill["customer_phone"], name=name,
                                        category=bill["customer_category"], category_source=BY_BILL)
     # Checked again under the lock: a replica may have counted it while this one waited.
-    counted = session.scalar(_insert(session)(CountedBill.__table__).values(
+    counted = session.scalar(dialect_insert(session)(CountedBill.__table__).values(
         customer_id=customer.id, source=source, bill_id=bill_id, bill_date=bill_date, total_amount=total,
         counted_at=utcnow()).on_conflict_do_nothing(index_elements=["source", "bill_id"])
         .returning(CountedBill.__table__.c.id))
@@ -213,7 +197,11 @@ def audit_query(subject: int | None = None, user: str | None = None, instant_fro
     if subject is not None:
         stmt = stmt.where(AuditEntry.customer_id == subject)
     if user:
-        stmt = stmt.where(AuditEntry.user_id == int(user) if user.isdigit() else AuditEntry.username == user)
+        user_id = ascii_int(user)
+        if user_id is None:
+            stmt = stmt.where(AuditEntry.username == user)
+        else:  # a user id beyond the column's range was nobody's
+            stmt = stmt.where(AuditEntry.user_id == user_id if user_id <= MAX_ID else false())
     if instant_from:
         stmt = stmt.where(AuditEntry.at >= instant_from)
     if instant_to:
@@ -327,16 +315,12 @@ def customers_query(category: str | None = None, q: str | None = None):
         stmt = stmt.where(Customer.category == category)
     q = (q or "").strip()
     if q:
-        matches = [Customer.name.ilike(f"%{_escape_like(q)}%", escape="\\")]
+        matches = [Customer.name.ilike(f"%{escape_like(q)}%", escape="\\")]
         digits = re.sub(r"\D", "", q)
         if digits:
             matches.append(Customer.phone.contains(digits))
         stmt = stmt.where(or_(*matches))
     return stmt
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def purchases_query(session: Session, customer_id: int, actor: Principal):

@@ -7,10 +7,11 @@ from zoneinfo import ZoneInfo
 import marshmallow as ma
 from marshmallow import validate
 
+from shared.ids import MAX_ID
 from shared.fields import Money, Phone, QuerySchema, StrictSchema, Text, UtcDateTime
+from shared.ids import wire_id
 from shared.web import PageArgs, page_schema, runtime
 
-from .domain import wire_id
 from .models import CATEGORIES
 
 GENDERS = ("female", "male", "other", "undisclosed")
@@ -149,7 +150,8 @@ class Instant(ma.fields.String):
 
 
 class AuditQuerySchema(PageArgs, QuerySchema):
-    subject = ma.fields.Integer(load_default=None, metadata={"description": "customer id"})
+    subject = ma.fields.Integer(load_default=None, validate=validate.Range(min=1, max=MAX_ID),
+                                metadata={"description": "customer id"})
     user = ma.fields.String(load_default=None, validate=validate.Length(min=1, max=100),
                             metadata={"description": "user id or username"})
     from_ = Instant(data_key="from", load_default=None,

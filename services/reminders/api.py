@@ -6,20 +6,17 @@ import datetime as dt
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from shared.web import current_principal, now, paginate, runtime, transaction
+from shared.web import current_principal, now, paginate, pharmacy_today, transaction
 
 from . import domain
 from .schemas import (CallInSchema, RefillQuerySchema, RefillReminderPageSchema, RefillReminderSchema,
                       ResponseInSchema, WhatsappReminderSchema)
 
+# Ids in paths are INTEGER columns: ``<int:...>`` makes a larger one a 404, not a database error.
 blp = Blueprint("refill_reminders", __name__, url_prefix="/reminders/refills",
                 description="Refill reminders: who needs their medicine again, and what staff did about it")
 
 CLOSED = "The reminder is closed (purchased)"
-
-
-def today() -> dt.date:
-    return domain.pharmacy_today(runtime().settings.pharmacy_tz, now())
 
 
 @blp.route("")
@@ -28,7 +25,7 @@ class RefillReminders(MethodView):
     @blp.response(200, RefillReminderPageSchema)
     def get(self, args):
         """List refill reminders, soonest first (by default the ones still due)."""
-        day = today()
+        day = pharmacy_today()
         due_by = day + dt.timedelta(days=args["days_ahead"]) if args["days_ahead"] is not None else None
         with transaction() as session:
             page = paginate(session, domain.reminders_query(args["status"], due_by, args["customer_id"]),
@@ -43,7 +40,7 @@ class RefillReminderById(MethodView):
     def get(self, reminder_id):
         """One refill reminder."""
         with transaction() as session:
-            return domain.reminder_view(domain.get_reminder(session, reminder_id), today())
+            return domain.reminder_view(domain.get_reminder(session, reminder_id), pharmacy_today())
 
 
 @blp.route("/<int:reminder_id>/whatsapp")
@@ -54,7 +51,7 @@ class WhatsappSent(MethodView):
         """Record a WhatsApp reminder; returns the wa.me link that sends it."""
         with transaction() as session:
             reminder, url = domain.send_whatsapp(session, reminder_id, current_principal().id, now())
-            return {**domain.reminder_view(reminder, today()), "whatsapp_url": url}
+            return {**domain.reminder_view(reminder, pharmacy_today()), "whatsapp_url": url}
 
 
 @blp.route("/<int:reminder_id>/call")
@@ -67,7 +64,7 @@ class CallMade(MethodView):
         with transaction() as session:
             reminder = domain.record_call(session, reminder_id, current_principal().id, now(),
                                           body["notes"], body["successful"])
-            return domain.reminder_view(reminder, today())
+            return domain.reminder_view(reminder, pharmacy_today())
 
 
 @blp.route("/<int:reminder_id>/response")
@@ -80,7 +77,7 @@ class CustomerResponded(MethodView):
         with transaction() as session:
             reminder = domain.record_response(session, reminder_id, current_principal().id, now(),
                                               body["customer_response"])
-            return domain.reminder_view(reminder, today())
+            return domain.reminder_view(reminder, pharmacy_today())
 
 
 @blp.route("/<int:reminder_id>/purchased")
@@ -90,4 +87,4 @@ class RefillPurchased(MethodView):
         """Close the reminder: the customer bought the refill (idempotent)."""
         with transaction() as session:
             reminder = domain.mark_purchased(session, reminder_id, current_principal().id, now())
-            return domain.reminder_view(reminder, today())
+            return domain.reminder_view(reminder, pharmacy_today())

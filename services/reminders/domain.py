@@ -3,9 +3,10 @@
 Decisions (kept here so the code and its reasons stay together):
 
 * ``reminder_date = purchase_date + duration_days - 5``; a duration under 6 days gives the
-  purchase date itself (the customer should be reminded at once, never before buying).
-* "Today" is the pharmacy's date (``PHARMACY_TZ``), never UTC's: at 00:15 in Kolkata a
-  reminder dated that day is due today although UTC still shows the day before.
+  purchase date itself (the customer should be reminded at once, never before buying). The rule
+  is ``shared.refills.refill_reminder_date``, the one customers uses for a purchase's due date.
+* "Today" is the pharmacy's date (``PHARMACY_TZ``, ``shared.web.pharmacy_today``), never UTC's:
+  at 00:15 in Kolkata a reminder dated that day is due today although UTC still shows the day before.
 * Status: ``open`` (nobody heard back yet; a WhatsApp or a call is recorded beside it, not as a
   status), ``responded`` (the customer answered; the refill is still due, so it stays on the due
   list), ``purchased`` (closed: by a later purchase of the same medicine, or by staff). Only
@@ -31,41 +32,27 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Sequence
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import literal, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from shared.db import dialect_insert
 from shared.errors import Conflict, NotFound
+from shared.ids import id_order, wire_id
 from shared.messaging import utcnow
 from shared.phones import wa_me_digits
+from shared.refills import refill_reminder_date
 
 from .models import DUE_STATUSES, OPEN, PURCHASED, RESPONDED, RefillReminder, ReminderCustomer, messaging
 
-LEAD_DAYS = 5
 DAYS_AHEAD_CHOICES = (0, 7, 14, 30)
 STATUS_FILTERS = ("open", "responded", "purchased", "all")
 
 
 # -- pure rules ---------------------------------------------------------------------------
-def reminder_date(purchase_date: dt.date, duration_days: int) -> dt.date:
-    """The day to remind: ``LEAD_DAYS`` before the medicine runs out, never before the purchase."""
-    if duration_days < 0:
-        raise ValueError("duration_days must not be negative")
-    return purchase_date + dt.timedelta(days=max(duration_days - LEAD_DAYS, 0))
-
-
 def days_until_due(reminder_on: dt.date, today: dt.date) -> int:
     """Days from ``today`` to the reminder date (0 today, negative when overdue)."""
     return (reminder_on - today).days
-
-
-def pharmacy_today(tz: str, now_utc: dt.datetime) -> dt.date:
-    """The pharmacy's calendar date at the instant ``now_utc`` (naive instants are taken as UTC)."""
-    if now_utc.tzinfo is None:
-        now_utc = now_utc.replace(tzinfo=dt.timezone.utc)
-    return now_utc.astimezone(ZoneInfo(tz)).date()
 
 
 def medicine_key(name: str) -> str:
@@ -75,10 +62,7 @@ def medicine_key(name: str) -> str:
 
 def purchase_order(purchase_date: dt.date, purchase_id: str) -> tuple:
     """Orders purchases of one medicine: by date, then by id (numeric ids by value), so ties are stable."""
-    purchase_id = str(purchase_id)
-    if purchase_id.isdigit():
-        return (purchase_date, 0, int(purchase_id), "")
-    return (purchase_date, 1, 0, purchase_id)
+    return (purchase_date, *id_order(str(purchase_id)))
 
 
 @dataclass(frozen=True)
@@ -104,13 +88,6 @@ def refill_cycle(known: Sequence[KnownPurchase], new_order: tuple) -> CycleDecis
     return CycleDecision(close, closed_by)
 
 
-def wire_id(value: str | None):
-    """An id as the events and API carry it: an integer when it was one, the string otherwise."""
-    if value is not None and value.isdigit() and str(int(value)) == value:
-        return int(value)
-    return value
-
-
 def whatsapp_message(customer_name: str | None, medicine_name: str, reminder_on: dt.date) -> str:
     greeting = f"Hello {customer_name}," if customer_name else "Hello,"
     return (f"{greeting} this is a reminder from your pharmacy: your {medicine_name} refill is due on "
@@ -129,9 +106,7 @@ def _locked_customer(session: Session, customer_id: str) -> ReminderCustomer:
     The lock serializes everything done for one customer, so two replicas handling two
     purchases of the same medicine cannot both leave a reminder open.
     """
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(insert(ReminderCustomer).values(customer_id=customer_id, updated_at=utcnow())
+    session.execute(dialect_insert(session)(ReminderCustomer).values(customer_id=customer_id, updated_at=utcnow())
                     .on_conflict_do_nothing())
     return session.scalars(select(ReminderCustomer).where(ReminderCustomer.customer_id == customer_id)
                            .with_for_update().execution_options(populate_existing=True)).one()
@@ -192,7 +167,7 @@ def record_purchase(session: Session, purchase: Purchase, now: dt.datetime | Non
         customer_id=purchase.customer_id, purchase_source=purchase.source, purchase_id=purchase.purchase_id,
         medicine_name=purchase.medicine_name.strip(), medicine_key=key, purchase_date=purchase.purchase_date,
         duration_days=purchase.duration_days,
-        reminder_date=reminder_date(purchase.purchase_date, purchase.duration_days),
+        reminder_date=refill_reminder_date(purchase.purchase_date, purchase.duration_days),
         status=OPEN, responded=False, created_at=now, updated_at=now)
     session.add(reminder)
     session.flush()

@@ -54,7 +54,7 @@ class RefillReminder(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    # Ids are kept as text: events carry them as integers or strings (domain.wire_id restores them).
+    # Ids are kept as text: events carry them as integers or strings (shared.ids.wire_id restores them).
     customer_id: Mapped[str] = mapped_column(String(200))
     purchase_source: Mapped[str] = mapped_column(String(200))
     purchase_id: Mapped[str] = mapped_column(String(200))

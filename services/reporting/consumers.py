@@ -16,11 +16,11 @@ from typing import Callable
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from shared.db import is_postgres
+from shared.db import dialect_insert
 from shared.envelope import isoformat_utc
+from shared.ids import stored_id
 
 from . import rules
 from .models import (DailyTotal, ReportBill, ReportContact, ReportContactStatusChange, ReportContactUpload,
@@ -39,13 +39,9 @@ def pharmacy_zone(session: Session) -> ZoneInfo:
 
 
 # -- persistence helpers -----------------------------------------------------------------
-def _insert(session: Session):
-    return postgresql.insert if is_postgres(session) else sqlite.insert
-
-
 def locked_fact(session: Session, model, **key):
     """The fact row with this key, created empty when missing, locked until the transaction ends."""
-    session.execute(_insert(session)(model.__table__).values(**key).on_conflict_do_nothing())
+    session.execute(dialect_insert(session)(model.__table__).values(**key).on_conflict_do_nothing())
     stmt = select(model).filter_by(**key).with_for_update().execution_options(populate_existing=True)
     return session.execute(stmt).scalar_one()
 
@@ -54,7 +50,7 @@ def move_totals(session: Session, before: list[rules.Contribution], after: list[
     """Add ``after - before`` to the per-day rollup."""
     table = DailyTotal.__table__
     for change in rules.difference(before, after):
-        stmt = _insert(session)(table).values(metric=change.metric, day=change.day, dimension=change.dimension,
+        stmt = dialect_insert(session)(table).values(metric=change.metric, day=change.day, dimension=change.dimension,
                                               count=change.count, amount=change.amount)
         session.execute(stmt.on_conflict_do_update(
             index_elements=["metric", "day", "dimension"],
@@ -93,7 +89,7 @@ def _date(text: str | None) -> dt.date | None:
 def on_staff_changed(session: Session, event: dict) -> None:
     """``staff.created`` / ``staff.updated``: keep the newest snapshot of the staff member."""
     data = event["data"]
-    staff = locked_fact(session, ReportStaff, staff_id=rules.entity_id(data["staff_id"]))
+    staff = locked_fact(session, ReportStaff, staff_id=stored_id(data["staff_id"]))
     if rules.supersedes(staff, _event_time(event), event["id"]):
         staff.username, staff.name, staff.role, staff.active = data["username"], data["name"], data["role"], data["active"]
         rules.stamp(staff, _event_time(event), event["id"])
@@ -102,22 +98,22 @@ def on_staff_changed(session: Session, event: dict) -> None:
 def on_contacts_uploaded(session: Session, event: dict) -> None:
     """``contacts.uploaded``: contacts imported and assigned per staff member, dated by upload."""
     data = event["data"]
-    upload = locked_fact(session, ReportContactUpload, upload_id=rules.entity_id(data["upload_id"]))
+    upload = locked_fact(session, ReportContactUpload, upload_id=stored_id(data["upload_id"]))
     if not rules.supersedes(upload, _event_time(event), event["id"]):
         return
     with _Tracked(session, upload, rules.upload_contributions):
         upload.uploaded_at = rules.parse_instant(data["uploaded_at"])
         upload.uploaded_on = rules.local_date(upload.uploaded_at, pharmacy_zone(session))
-        upload.uploaded_by = rules.entity_id(data["uploaded_by"])
+        upload.uploaded_by = stored_id(data["uploaded_by"])
         upload.imported = data["imported"]
-        upload.assigned = {rules.entity_id(staff): n for staff, n in data["assigned"].items()}
+        upload.assigned = {stored_id(staff): n for staff, n in data["assigned"].items()}
         rules.stamp(upload, _event_time(event), event["id"])
 
 
 def on_contact_status_changed(session: Session, event: dict) -> None:
     """``contact.status_changed``: the first move out of pending, and one interaction of ``by``."""
     data = event["data"]
-    contact_id = rules.entity_id(data["contact_id"])
+    contact_id = stored_id(data["contact_id"])
     changed_at = rules.parse_instant(data["changed_at"])
     changed_on = rules.local_date(changed_at, pharmacy_zone(session))
     # Lock order: the contact, then its status change (every handler touching both does the same).
@@ -125,9 +121,9 @@ def on_contact_status_changed(session: Session, event: dict) -> None:
     change = locked_fact(session, ReportContactStatusChange, contact_id=contact_id, changed_at=changed_at,
                          from_status=data["from_status"], to_status=data["to_status"])
     before = rules.status_change_contributions(change) + rules.contact_contributions(contact)
-    change.changed_on, change.by_staff = changed_on, rules.entity_id(data["by"])
+    change.changed_on, change.by_staff = changed_on, stored_id(data["by"])
     if data["to_status"] != "pending":
-        rules.offer_left_pending(contact, changed_on, changed_at, rules.entity_id(data["assigned_to"]))
+        rules.offer_left_pending(contact, changed_on, changed_at, stored_id(data["assigned_to"]))
     # One sorted batch for both facts, so concurrent workers lock rollup rows in a single order.
     move_totals(session, before, rules.status_change_contributions(change) + rules.contact_contributions(contact))
 
@@ -135,19 +131,19 @@ def on_contact_status_changed(session: Session, event: dict) -> None:
 def on_contact_converted(session: Session, event: dict) -> None:
     """``contact.converted``: the first conversion counts (and a conversion means it left pending)."""
     data = event["data"]
-    contact = locked_fact(session, ReportContact, contact_id=rules.entity_id(data["contact_id"]))
+    contact = locked_fact(session, ReportContact, contact_id=stored_id(data["contact_id"]))
     converted_on = dt.date.fromisoformat(data["converted_at"])
-    assignee = rules.entity_id(data["assigned_to"])
+    assignee = stored_id(data["assigned_to"])
     with _Tracked(session, contact, rules.contact_contributions):
         rules.offer_left_pending(contact, converted_on, None, assignee)
         rules.offer_conversion(contact, converted_on, f"{isoformat_utc(_event_time(event))}|{event['id']}",
-                               _amount(data["conversion_value"]), rules.entity_id(data["bill_id"]), assignee)
+                               _amount(data["conversion_value"]), stored_id(data["bill_id"]), assignee)
 
 
 def on_customer_upserted(session: Session, event: dict) -> None:
     """``customer.upserted``: newest category, earliest first visit."""
     data = event["data"]
-    customer = locked_fact(session, ReportCustomer, customer_id=rules.entity_id(data["customer_id"]))
+    customer = locked_fact(session, ReportCustomer, customer_id=stored_id(data["customer_id"]))
     with _Tracked(session, customer, rules.customer_contributions):
         first_visit = _date(data["first_visit_date"])
         if first_visit is not None and (customer.first_visit_date is None or first_visit < customer.first_visit_date):
@@ -160,7 +156,7 @@ def on_customer_upserted(session: Session, event: dict) -> None:
 def on_bill_created(session: Session, event: dict) -> None:
     """``bill.created``: a bill of a category, dated and totalled (bill ids are per source)."""
     data = event["data"]
-    bill = locked_fact(session, ReportBill, source=event["source"], bill_id=rules.entity_id(data["bill_id"]))
+    bill = locked_fact(session, ReportBill, source=event["source"], bill_id=stored_id(data["bill_id"]))
     if not rules.supersedes(bill, _event_time(event), event["id"]):
         return
     with _Tracked(session, bill, rules.bill_contributions):
@@ -174,10 +170,10 @@ def on_bill_created(session: Session, event: dict) -> None:
 def on_purchase_recorded(session: Session, event: dict) -> None:
     """``purchase.recorded``: kept as a fact for purchase-level reports."""
     data = event["data"]
-    purchase = locked_fact(session, ReportPurchase, purchase_id=rules.entity_id(data["purchase_id"]))
+    purchase = locked_fact(session, ReportPurchase, purchase_id=stored_id(data["purchase_id"]))
     if rules.supersedes(purchase, _event_time(event), event["id"]):
-        purchase.customer_id = rules.entity_id(data["customer_id"])
-        purchase.bill_id = rules.entity_id(data["bill_id"])
+        purchase.customer_id = stored_id(data["customer_id"])
+        purchase.bill_id = stored_id(data["bill_id"])
         purchase.purchase_date = dt.date.fromisoformat(data["purchase_date"])
         purchase.is_generic = data["is_generic"]
         purchase.amount = Decimal(data["amount"])
@@ -187,16 +183,16 @@ def on_purchase_recorded(session: Session, event: dict) -> None:
 def on_refill_reminder_created(session: Session, event: dict) -> None:
     """``refill_reminder.created``: the reminder and the day it falls due."""
     data = event["data"]
-    reminder = locked_fact(session, ReportRefillReminder, reminder_id=rules.entity_id(data["reminder_id"]))
+    reminder = locked_fact(session, ReportRefillReminder, reminder_id=stored_id(data["reminder_id"]))
     with _Tracked(session, reminder, rules.refill_reminder_contributions):
         reminder.reminder_date = dt.date.fromisoformat(data["reminder_date"])
-        reminder.customer_id = rules.entity_id(data["customer_id"])
+        reminder.customer_id = stored_id(data["customer_id"])
 
 
 def on_refill_reminder_updated(session: Session, event: dict) -> None:
     """``refill_reminder.updated``: contacted (WhatsApp or call), responded, purchased - once on, stays on."""
     data = event["data"]
-    reminder = locked_fact(session, ReportRefillReminder, reminder_id=rules.entity_id(data["reminder_id"]))
+    reminder = locked_fact(session, ReportRefillReminder, reminder_id=stored_id(data["reminder_id"]))
     with _Tracked(session, reminder, rules.refill_reminder_contributions):
         reminder.contacted = reminder.contacted or bool(data["whatsapp_sent_at"] or data["call_made_at"])
         reminder.responded = reminder.responded or bool(data["responded"])

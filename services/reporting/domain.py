@@ -7,6 +7,8 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from shared.ids import id_order, wire_id
+
 from . import rules
 from .models import DailyTotal, ReportStaff
 from .rules import Window
@@ -66,11 +68,11 @@ def staff_report(session: Session, window: Window) -> dict:
     listed = {sid for sid, s in roster.items() if s.role == "staff" and s.active}
     listed |= {sid for sid, metrics in per_staff.items() if any(n or v for n, v in metrics.values())}
     items = []
-    for staff_id in sorted(listed, key=lambda sid: (not sid.isdigit(), int(sid) if sid.isdigit() else 0, sid)):
+    for staff_id in sorted(listed, key=lambda sid: (id_order(sid), sid)):
         metrics = per_staff[staff_id]
         contacted, converted = metrics[rules.CONTACTED][0], metrics[rules.CONVERTED][0]
         member = roster.get(staff_id)
-        items.append({"staff_id": rules.public_id(staff_id), "name": member.name if member else None,
+        items.append({"staff_id": wire_id(staff_id), "name": member.name if member else None,
                       "assigned": metrics[rules.ASSIGNED][0], "contacted": contacted, "converted": converted,
                       "conversion_rate": rules.percentage(converted, contacted),
                       "conversion_value": rules.money(metrics[rules.CONVERTED][1]),

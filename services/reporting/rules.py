@@ -60,19 +60,7 @@ def average(total: Decimal, count: int) -> Decimal:
     return money(Decimal(total) / count) if count else money(0)
 
 
-# -- event values ------------------------------------------------------------------------
-def entity_id(value) -> str | None:
-    """An id from an event (integer or string) in the text form the read models key on."""
-    return None if value is None else str(value)
-
-
-def public_id(value: str | None):
-    """A stored id as clients know it: an integer when it is one, else the text."""
-    if value is not None and value.isdigit() and str(int(value)) == value:
-        return int(value)
-    return value
-
-
+# -- event values (ids: shared.ids.stored_id / wire_id) ------------------------------------
 def parse_instant(text: str) -> dt.datetime:
     """An ISO 8601 instant from an event, as aware UTC."""
     instant = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))

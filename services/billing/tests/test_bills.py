@@ -122,3 +122,8 @@ def test_ids_beyond_64_bits_are_404_not_server_errors(client):
     response = client.get("/api/v1/bills/99999999999999999999", headers=STAFF)
     assert response.status_code == 404 and response.mimetype == "application/problem+json"
     assert client.post("/api/v1/bills", json=bill(), headers={**STAFF, "Idempotency-Key": "x" * 201}).status_code == 422
+
+
+def test_pages_and_ids_beyond_the_columns_are_client_errors(client):
+    assert client.get("/api/v1/bills?page=99999999999999999999", headers=STAFF).status_code == 422
+    assert client.get("/api/v1/bills/2147483648", headers=STAFF).status_code == 404

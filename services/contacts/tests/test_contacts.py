@@ -246,6 +246,11 @@ def test_unknown_contact_is_404(client, staff):
     assert client.get(f"{CONTACTS}/424242", headers=ADMIN).status_code == 404
     assert client.get(f"{CONTACTS}/uploads/424242", headers=ADMIN).status_code == 404
     assert client.get(f"{CONTACTS}/uploads/424242/errors", headers=ADMIN).status_code == 404
+    # Ids beyond the INTEGER columns' range are unknown too (they used to be a database error, 500).
+    for method, path in [("get", "/2147483648"), ("get", "/99999999999999999999"), ("post", "/99999999999/convert"),
+                         ("get", "/uploads/99999999999"), ("post", "/reminders/99999999999/done")]:
+        response = getattr(client, method)(f"{CONTACTS}{path}", json={} if method == "post" else None, headers=ADMIN)
+        assert response.status_code == 404 and response.mimetype == "application/problem+json", path
 
 
 def test_every_route_needs_a_token(settings, runtime):
@@ -276,3 +281,30 @@ def test_openapi_documents_every_route_and_the_upload_form(client):
             "/api/v1/contacts/{contact_id}/whatsapp-link"} <= set(spec["paths"])
     upload_form = spec["components"]["schemas"]["UploadFile"]["properties"]
     assert {"file", "list_name", "assign_to"} <= set(upload_form)
+
+
+@pytest.mark.parametrize("bill_id, shown", [("²", "²"), ("١٢", "١٢"), ("007", "007"), ("42", 42)])
+def test_bill_ids_that_are_not_canonical_integers_stay_text(client, runtime, contacts, bill_id, shown):
+    # "²".isdigit() is true but int("²") raises: it used to be a 500; "007" used to become 7.
+    contact = contacts[11][0]
+    converted = client.post(f"{CONTACTS}/{contact['id']}/convert", json={"bill_id": bill_id}, headers=ALICE)
+    assert converted.status_code == 200, converted.json
+    assert converted.json["conversion_bill_id"] == shown
+    assert client.get(f"{CONTACTS}/{contact['id']}", headers=ALICE).json["conversion_bill_id"] == shown
+    assert [e["bill_id"] for e in events(runtime, "contact.converted")] == [shown]
+
+
+@pytest.mark.parametrize("query", ["assigned_to=99999999999999999999", "upload_id=99999999999999999999",
+                                   "assigned_to=2147483648", "upload_id=0", "assigned_to=-1"])
+def test_integer_filters_out_of_range_are_422(client, contacts, query):
+    response = client.get(f"{CONTACTS}?{query}", headers=ADMIN)
+    assert response.status_code == 422 and response.mimetype == "application/problem+json"
+    assert client.get(f"{CONTACTS}?assigned_to=2147483647", headers=ADMIN).json["total"] == 0
+
+
+@pytest.mark.parametrize("assigned_to", [99999999999999999999, 2147483648, 0])
+def test_reassigning_to_an_out_of_range_staff_id_is_422(client, contacts, assigned_to):
+    contact = contacts[11][0]
+    response = client.patch(f"{CONTACTS}/{contact['id']}", json={"assigned_to": assigned_to}, headers=ADMIN)
+    assert response.status_code == 422 and response.mimetype == "application/problem+json"
+    assert client.get(f"{CONTACTS}/{contact['id']}", headers=ADMIN).json["assigned_to"] == 11

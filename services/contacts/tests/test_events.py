@@ -130,6 +130,11 @@ def test_bill_order():
     d1, d2 = dt.date(2026, 1, 1), dt.date(2026, 1, 2)
     assert bill_order(d1, 99) < bill_order(d2, 1)
     assert bill_order(d1, 9) < bill_order(d1, 10) < bill_order(d1, "pos-1")
+    # A bill id an integration sent as text orders as its number, the stored text the same way.
+    assert bill_order(d1, 10) == bill_order(d1, "10")
+    # Non-ASCII digits ("²".isdigit() is true, int("²") raises) and ids too long for a bigint are text.
+    assert bill_order(d1, "²") == (d1, 1, 0, "²") and bill_order(d1, 10) < bill_order(d1, "²")
+    assert bill_order(d1, "9" * 30)[1] == 1 and bill_order(d1, None) == (d1, 1, 0, "")
 
 
 def test_customer_upserted_links_before_and_after_the_conversion(runtime, contacts, deliver, client, staff):

@@ -132,6 +132,9 @@ def test_assign_to_chosen_staff_and_least_loaded_first(client, runtime, staff):
     bad = upload(client, "c.csv", b"phone\n9876543230\n", assign_to="11,99")
     assert bad.status_code == 422 and "assign_to" in bad.json["errors"]
     assert upload(client, "c.csv", b"phone\n9876543230\n", assign_to="x").status_code == 422
+    for not_ascii in ("²", "11,١٢", "1234567890"):  # not ASCII digits (isdigit() says yes), or too long
+        refused = upload(client, "c.csv", b"phone\n9876543230\n", assign_to=not_ascii)
+        assert refused.status_code == 422 and "assign_to" in refused.json["errors"], not_ascii
 
 
 def test_no_staff_to_assign_is_422_and_nothing_imported(client, runtime, deliver):

@@ -3,7 +3,9 @@ import datetime as dt
 
 from hypothesis import given, strategies as st
 
-from services.customers.domain import refill_due_date, wire_id
+from shared.db import escape_like
+from services.customers.domain import refill_due_date
+from shared.ids import wire_id
 
 
 def test_refill_is_due_five_days_before_the_medicine_runs_out():
@@ -24,3 +26,8 @@ def test_refill_is_never_before_the_purchase(purchase_date, duration):
 def test_ids_travel_the_way_they_came():
     assert wire_id("42") == 42 and wire_id("POS-0007") == "POS-0007"
     assert wire_id("007") == "007" and wire_id(None) is None
+    assert wire_id("²") == "²"  # str.isdigit() says yes, int() would raise: it stays text
+
+
+def test_like_patterns_match_literally():
+    assert escape_like(r"50%_off\x") == r"50\%\_off\\x"

@@ -187,8 +187,11 @@ def test_purchased_closes_the_reminder_and_other_actions_are_then_409(client, ru
 
 
 def test_unknown_reminder_is_404(client):
+    # 2147483648 and up do not fit the INTEGER id column: still a 404, never a database error (500).
     for method, path in [("get", f"{URL}/999999"), ("post", f"{URL}/999999/purchased"),
-                         ("post", f"{URL}/999999/call")]:
+                         ("post", f"{URL}/999999/call"), ("get", f"{URL}/2147483648"),
+                         ("get", f"{URL}/99999999999999999999"), ("post", f"{URL}/99999999999/purchased"),
+                         ("post", f"{URL}/99999999999/whatsapp"), ("post", f"{URL}/99999999999/call")]:
         response = getattr(client, method)(path, json={} if method == "post" else None, headers=STAFF)
         assert response.status_code == 404 and response.mimetype == "application/problem+json"
 

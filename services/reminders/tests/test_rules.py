@@ -1,15 +1,28 @@
 """Pure rules: the reminder date, days until due, the pharmacy's today, medicine matching, the cycle."""
 import datetime as dt
+from types import SimpleNamespace
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from flask import Flask
 from hypothesis import given, strategies as st
 
-from services.reminders.domain import (KnownPurchase, days_until_due, medicine_key, pharmacy_today,
-                                       purchase_order, refill_cycle, reminder_date, whatsapp_message,
-                                       whatsapp_url, wire_id)
+from services.reminders.domain import (KnownPurchase, days_until_due, medicine_key, purchase_order,
+                                       refill_cycle, whatsapp_message, whatsapp_url)
+from shared.ids import wire_id
+from shared.refills import refill_reminder_date as reminder_date
+from shared.web import pharmacy_today as shared_pharmacy_today
 
 D = dt.date
+
+
+def pharmacy_today(tz: str, now_utc: dt.datetime) -> dt.date:
+    """``shared.web.pharmacy_today`` (what the API uses) with the pharmacy in ``tz`` and the clock at ``now_utc``."""
+    app = Flask(__name__)
+    app.extensions["runtime"] = SimpleNamespace(settings=SimpleNamespace(pharmacy_tz=tz))
+    app.extensions["clock"] = lambda: now_utc
+    with app.app_context():
+        return shared_pharmacy_today()
 
 
 def test_seed_example_1_feb_plus_30_days_is_26_feb():
@@ -69,10 +82,6 @@ def test_just_after_midnight_in_kolkata_is_already_the_next_day():
     assert pharmacy_today("UTC", now) == D(2026, 2, 25)
 
 
-def test_pharmacy_today_takes_naive_instants_as_utc():
-    assert pharmacy_today("Asia/Kolkata", dt.datetime(2026, 2, 25, 18, 45)) == D(2026, 2, 26)
-
-
 @given(st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2100, 1, 1),
                     timezones=st.just(dt.timezone.utc)))
 def test_kolkata_date_is_utc_date_shifted_by_five_and_a_half_hours(now):
@@ -99,6 +108,14 @@ def test_medicine_key_is_stable(name):
 def test_purchase_order_is_by_date_then_numeric_id():
     assert purchase_order(D(2026, 2, 1), "10") > purchase_order(D(2026, 2, 1), "9")
     assert purchase_order(D(2026, 2, 2), "1") > purchase_order(D(2026, 2, 1), "99")
+    assert purchase_order(D(2026, 2, 1), "99") < purchase_order(D(2026, 2, 1), "P-1")
+
+
+@pytest.mark.parametrize("purchase_id", ["²", "١٢", "12²", "9" * 30])
+def test_purchase_ids_that_are_not_ascii_integers_order_as_text(purchase_id):
+    # str.isdigit() accepts these, int() refuses the first three: they must order as text, never raise.
+    assert purchase_order(D(2026, 2, 1), purchase_id) == (D(2026, 2, 1), 1, 0, purchase_id)
+    assert purchase_order(D(2026, 2, 1), "5") < purchase_order(D(2026, 2, 1), purchase_id)
 
 
 def _apply_in_order(arrivals):
@@ -142,6 +159,7 @@ def test_in_order_purchases_close_their_predecessor():
 
 def test_wire_ids_come_back_as_they_were_sent():
     assert wire_id("42") == 42 and wire_id("P-42") == "P-42" and wire_id("007") == "007" and wire_id(None) is None
+    assert wire_id("²") == "²" and wire_id("١") == "١"
 
 
 def test_whatsapp_link_opens_a_chat_naming_customer_and_medicine():

@@ -9,6 +9,7 @@ import pytest
 
 from services.reporting import rules
 from services.reporting.rules import Contribution
+from shared.ids import stored_id, wire_id
 
 TODAY = dt.date(2026, 3, 31)
 
@@ -53,11 +54,12 @@ def test_instants_are_dated_in_the_pharmacy_time_zone():
 
 
 def test_ids_are_keyed_as_text_and_shown_as_numbers_when_they_are():
-    assert rules.entity_id(12) == rules.entity_id("12") == "12"
-    assert rules.entity_id(None) is None
-    assert rules.public_id("12") == 12
-    assert rules.public_id("pos-7") == "pos-7"
-    assert rules.public_id("007") == "007"
+    assert stored_id(12) == stored_id("12") == "12"
+    assert stored_id(None) is None
+    assert wire_id("12") == 12
+    assert wire_id("pos-7") == "pos-7"
+    assert wire_id("007") == "007"
+    assert wire_id("²") == "²"  # a non-ASCII digit is text, never int()
 
 
 def _contact():
