@@ -216,7 +216,8 @@ def create_customer(session: Session, fields: dict, actor: Principal,
 
     A phone that already has a profile is a Conflict.
     """
-    existing = idempotency.lookup(session, "customers", idempotency_key)
+    scope = f"customers:{actor.id}"  # a client's keys are its own
+    existing = idempotency.lookup(session, scope, idempotency_key)
     if existing:
         return _replayed(session, int(existing), actor), False
     _check_phone_free(session, fields["phone"])
@@ -227,12 +228,12 @@ def create_customer(session: Session, fields: dict, actor: Principal,
     try:
         with session.begin_nested():
             session.flush()
-            idempotency.remember(session, "customers", idempotency_key, customer.id)
+            idempotency.remember(session, scope, idempotency_key, customer.id)
     except IntegrityError:
         # A concurrent request won the phone or the key.
         if customer in session:
             session.expunge(customer)
-        existing = idempotency.lookup(session, "customers", idempotency_key)
+        existing = idempotency.lookup(session, scope, idempotency_key)
         if existing:
             return _replayed(session, int(existing), actor), False
         _check_phone_free(session, fields["phone"])
