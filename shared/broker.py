@@ -14,15 +14,20 @@ log = logging.getLogger(__name__)
 CONNECTION_ERRORS = (AMQPError, OSError, socket.gaierror)
 
 
-def connect(amqp_url: str, name: str) -> pika.BlockingConnection:
-    """Open a blocking connection named after the process (visible in the broker's UI)."""
+def connection_parameters(amqp_url: str, name: str) -> pika.URLParameters:
+    """Parameters of a connection named after the process (visible in the broker's UI)."""
     params = pika.URLParameters(amqp_url)
     params.client_properties = {"connection_name": name}
     params.heartbeat = 30
     params.blocked_connection_timeout = 60
     params.connection_attempts = 1
     params.socket_timeout = 5
-    return pika.BlockingConnection(params)
+    return params
+
+
+def connect(amqp_url: str, name: str) -> pika.BlockingConnection:
+    """Open a blocking connection (the consumer's); the relay drives its own I/O loop."""
+    return pika.BlockingConnection(connection_parameters(amqp_url, name))
 
 
 def declare_exchanges(channel, exchange: str, dead_letter_exchange: str) -> None:

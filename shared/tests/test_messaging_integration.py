@@ -184,3 +184,36 @@ def _queue_depth(amqp_url, queue):
         return connection.channel().queue_declare(queue=queue, passive=True).method.message_count
     finally:
         connection.close()
+
+
+def test_relay_dropped_mid_batch_republishes_and_leaves_nothing_pending(toy, amqp_url):
+    import json
+    settings, sessions, _ = toy
+    vhost = unquote(urlsplit(amqp_url).path.lstrip("/"))
+    sink = f"sink-{uuid.uuid4().hex[:6]}"
+    connection = _channel(amqp_url)
+    channel = connection.channel()
+    channel.exchange_declare(exchange="pharmacy.events", exchange_type="topic", durable=True)
+    channel.queue_declare(queue=sink, durable=True)
+    channel.queue_bind(queue=sink, exchange="pharmacy.events", routing_key="bill.created")
+    connection.close()
+    with unit_of_work(sessions) as session:
+        expected = {tables.add_event(session, "bill.created", {**BILL, "bill_id": 5000 + n})["id"]
+                    for n in range(3000)}
+    with running(OutboxRelay(settings, sessions, tables, batch_size=500)):
+        eventually(lambda: pending(sessions) < 3000, message="publishing started")
+        ctl = shutil.which("rabbitmqctl") or "/usr/sbin/rabbitmqctl"
+        subprocess.run([ctl, "close_all_connections", "-p", vhost, "test: broker drops the relay"],
+                       check=True, capture_output=True)
+        eventually(lambda: pending(sessions) == 0, timeout=60, message="every row confirmed after reconnecting")
+    connection = _channel(amqp_url)
+    channel = connection.channel()
+    received = set()
+    while True:
+        method, _props, body = channel.basic_get(sink, auto_ack=True)
+        if method is None:
+            break
+        received.add(json.loads(body)["id"])
+    channel.queue_delete(sink)
+    connection.close()
+    assert received == expected  # at least once each (a republished batch may add copies)
