@@ -166,6 +166,45 @@ class Stack:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, sig)
 
+    def kill(self, name: str, sig: int | None = None, timeout: float = 10.0) -> int | None:
+        """Send ``sig`` to one process's group and wait until the group is gone (fault tests).
+
+        ``sig`` defaults to SIGKILL. Returns the leader's exit status (negative signal number when
+        killed by one); None if it is still there after ``timeout`` (e.g. a SIGTERM it ignores).
+        """
+        proc = self.procs[name]
+        self.signal(name, signal.SIGKILL if sig is None else sig)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            proc.poll()  # reap the leader so its group can disappear
+            if not group_alive(proc.pid):
+                break
+            time.sleep(0.05)
+        return proc.poll()
+
+    def restart(self, name: str, timeout: float = 60.0) -> None:
+        """Start one process again (SIGTERM, then SIGKILL, first if it still runs) and wait for it:
+        ``/readyz`` for an HTTP process, a consumer on its queue for a worker."""
+        proc = self.procs.get(name)
+        if (proc is not None and (proc.poll() is None or group_alive(proc.pid))
+                and (self.kill(name, signal.SIGTERM, timeout=15.0) is None or group_alive(proc.pid))):
+            self.kill(name, signal.SIGKILL)
+        self.start([name])
+        deadline = time.monotonic() + timeout
+        if is_http(self.commands[name]):
+            service = service_of(name)
+            while True:
+                if self.procs[name].poll() is not None:
+                    raise RuntimeError(f"{name} exited on restart\n{self.tails([name])}")
+                with contextlib.suppress(requests.RequestException):
+                    if requests.get(self.url(service) + "/readyz", timeout=2).status_code == 200:
+                        return
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{name} not ready within {timeout}s after a restart\n{self.tails([name])}")
+                time.sleep(0.2)
+        elif name.endswith("-worker"):
+            wait_consumers(self.amqp_url, [service_of(name)], timeout=timeout, stack=self)
+
     def stop(self, names=None, timeout: float = 15.0) -> None:
         """SIGTERM the process groups, wait until they are gone, then SIGKILL whatever is left."""
         names = [name for name in (names or self.procs) if name in self.procs]
