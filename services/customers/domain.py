@@ -20,7 +20,7 @@ from shared.auth import Principal
 from shared.context import current_request_id
 from shared.db import dialect_insert, escape_like
 from shared.errors import Conflict, NotFound, ValidationFailed
-from shared.ids import MAX_ID, ascii_int, stored_id, wire_id
+from shared.ids import MAX_ID, ascii_int, id_order, stored_id, wire_id
 from shared.messaging import utcnow
 from shared.refills import refill_reminder_date
 
@@ -55,7 +55,8 @@ def _ensure_locked_customer(session: Session, phone: str, *, name: str | None, c
     """
     now = utcnow()
     session.execute(dialect_insert(session)(Customer.__table__).values(
-        phone=phone, name=name, category=category, category_source=category_source, chronic_conditions=[],
+        phone=phone, name=name, name_source=category_source if name else None, category=category,
+        category_source=category_source, chronic_conditions=[],
         allergies=[], prefers_generic=False, generic_education_given=False, total_visits=0,
         total_purchases=Decimal("0.00"), created_at=now, updated_at=now,
     ).on_conflict_do_nothing(index_elements=["phone"]))
@@ -87,19 +88,19 @@ def record_bill(session: Session, source: str, bill: dict) -> Customer | None:
     if counted is None:
         return None
 
-    earliest = customer.first_visit_date is None or bill_date < customer.first_visit_date
-    # The category follows the customer's earliest bill unless staff chose it; a profile made by
-    # a conversion takes its first bill's category and name (as if the bill had come first).
+    earliest = _is_earliest_bill(session, customer.id, source, bill_id, bill_date)
+    # Category and name follow the customer's earliest bill (by date, then source and bill id, so
+    # delivery order never matters) unless staff set them; a profile made by a conversion takes
+    # its first bill's category and name, as if the bill had come first.
     if customer.category_source == BY_CONVERSION or (customer.category_source == BY_BILL and earliest):
         customer.category = bill["customer_category"]
-        if customer.category_source == BY_CONVERSION and name:
-            customer.name = name
         customer.category_source = BY_BILL
-    if not customer.name and name:
-        customer.name = name
+    if name and (customer.name is None or customer.name_source == BY_CONVERSION
+                 or (customer.name_source in (BY_BILL, None) and earliest)):
+        customer.name, customer.name_source = name, BY_BILL
     customer.total_visits += 1
     customer.total_purchases = (Decimal(customer.total_purchases) + total).quantize(CENTS)
-    customer.first_visit_date = bill_date if earliest else customer.first_visit_date
+    customer.first_visit_date = min(filter(None, (customer.first_visit_date, bill_date)))
     customer.last_visit_date = max(filter(None, (customer.last_visit_date, bill_date)))
     customer.updated_at = utcnow()
 
@@ -120,6 +121,15 @@ def record_bill(session: Session, source: str, bill: dict) -> Customer | None:
     log.info("bill counted", extra={"customer_id": customer.id, "bill_id": bill_id, "source": source,
                                     "purchases": len(purchases)})
     return customer
+
+
+def _is_earliest_bill(session: Session, customer_id: int, source: str, bill_id: str, bill_date: dt.date) -> bool:
+    """Whether this bill comes first among the customer's counted bills (date, source, bill id)."""
+    key = (bill_date, source, id_order(bill_id))
+    others = session.execute(select(CountedBill.bill_date, CountedBill.source, CountedBill.bill_id).where(
+        CountedBill.customer_id == customer_id, CountedBill.bill_date <= bill_date,
+        ~((CountedBill.source == source) & (CountedBill.bill_id == bill_id)))).all()
+    return all(key < (row.bill_date, row.source, id_order(row.bill_id)) for row in others)
 
 
 def _bill_counted(session: Session, source: str, bill_id: str) -> bool:
@@ -146,7 +156,7 @@ def link_conversion(session: Session, conversion: dict) -> Customer:
         log.warning("customer already linked to another contact record",
                     extra={"customer_id": customer.id, "contact_id": contact_id})
     if not customer.name and name:
-        customer.name = name
+        customer.name, customer.name_source = name, BY_CONVERSION
         changed = True
     if changed:
         customer.updated_at = utcnow()
@@ -223,6 +233,7 @@ def create_customer(session: Session, fields: dict, actor: Principal,
     _check_phone_free(session, fields["phone"])
     now = utcnow()
     customer = Customer(**{"chronic_conditions": [], "allergies": [], **fields}, category_source=BY_STAFF,
+                        name_source=BY_STAFF if fields.get("name") else None,
                         total_visits=0, total_purchases=Decimal("0.00"), created_at=now, updated_at=now)
     session.add(customer)
     try:
@@ -295,6 +306,8 @@ def update_customer(session: Session, customer_id: int, changes: dict, actor: Pr
         setattr(customer, key, changes[key])
     if "category" in changes:
         customer.category_source = BY_STAFF
+    if "name" in changes:
+        customer.name_source = BY_STAFF
     if changed:
         customer.updated_at = utcnow()
         try:

@@ -45,6 +45,9 @@ class Customer(Base):
     primary_doctor: Mapped[str | None] = mapped_column(String(200))
     category: Mapped[str] = mapped_column(String(40), index=True)
     category_source: Mapped[str] = mapped_column(String(20), default=BY_BILL)
+    # Who gave the name (bill, conversion or staff): like the category, a name from bills follows
+    # the earliest bill, whatever order the bills arrive in, and staff edits are never overwritten.
+    name_source: Mapped[str | None] = mapped_column(String(20))
     prefers_generic: Mapped[bool] = mapped_column(Boolean, default=False)
     generic_education_given: Mapped[bool] = mapped_column(Boolean, default=False)
     special_notes: Mapped[str | None] = mapped_column(Text)

@@ -11,7 +11,7 @@ from shared.envelope import to_json, validate_event
 from shared.relay import OutboxRelay
 from shared.testing import Probe, eventually, publish_raw, running
 from services.customers.models import CountedBill, Customer, CustomerPurchase, messaging
-from services.customers.tests.events import bill_data, bill_event, contact_event, item, publish
+from services.customers.tests.events import BILLING, bill_data, bill_event, contact_event, item, publish
 
 PHONE = "+919876543210"
 
@@ -262,3 +262,38 @@ def test_three_replicas_and_duplicates_end_like_one_in_order_delivery(workers, r
     assert messaging_dead_letters(runtime) == []
     # Replicas racing on the same new phone or bill neither failed nor retried (no unique violation).
     assert not [r for r in caplog.records if r.name == "shared.consumer" and "failed" in r.getMessage()]
+
+
+def test_name_and_category_follow_the_earliest_bill_in_any_delivery_order(runtime):
+    """Bills with different names and categories (two on the same day) end in the same profile
+    whatever order they are handled in; a staff edit of the name is never overwritten by bills."""
+    import itertools
+    from shared.db import unit_of_work
+    from services.customers import domain
+
+    bills = [
+        dict(bill_id=31, bill_date="2026-03-05", name="Asha R.", category="regular_branded"),
+        dict(bill_id=32, bill_date="2026-03-01", name="Asha Rao", category="first_time_prescription"),
+        dict(bill_id=30, bill_date="2026-03-01", name="A. Rao", category="generic_informed"),
+    ]
+    results = set()
+    for n, order in enumerate(itertools.permutations(bills)):
+        phone = f"+9198765{n:05d}"
+        for bill in order:
+            with unit_of_work(runtime.session_factory) as session:
+                # Bill ids are unique per source: each permutation gets its own (same relative order).
+                domain.record_bill(session, BILLING, bill_data(phone=phone, **{**bill, "bill_id": n * 100 + bill["bill_id"]}))
+        profile = customer(runtime, phone)
+        results.add((profile.name, profile.category, profile.first_visit_date.isoformat(),
+                     profile.last_visit_date.isoformat(), profile.total_visits))
+    # Same day: bill …30 comes before bill …32 (lower id), so its name and category win.
+    assert results == {("A. Rao", "generic_informed", "2026-03-01", "2026-03-05", 3)}
+
+    from shared.auth import Principal
+    with unit_of_work(runtime.session_factory) as session:
+        edited = domain.update_customer(session, customer(runtime, "+919876500000").id, {"name": "Asha Rao (Mrs)"},
+                                        Principal(1, "admin", "admin"))
+    with unit_of_work(runtime.session_factory) as session:
+        domain.record_bill(session, BILLING, bill_data(phone="+919876500000", bill_id=29, bill_date="2026-02-01",
+                                                        name="Someone else"))
+    assert customer(runtime, edited.phone).name == "Asha Rao (Mrs)"
