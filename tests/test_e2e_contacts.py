@@ -95,7 +95,10 @@ def test_upload_assign_call_convert_and_yellow(admin, gateway_url):
                            timeout=DEADLINE, message="contact converted and linked to its customer")
     assert converted["conversion_value"] == "310.00" and converted["converted_at"] == today
     assert converted["conversion_bill_id"] == bill.json()["id"]
-    customer = admin.get(f"/api/v1/customers/{converted['customer_id']}").json()
+    # customers links the contact record when contact.converted reaches it (eventually, too).
+    customer = eventually(lambda: (c := admin.get(f"/api/v1/customers/{converted['customer_id']}").json())
+                          and c["contact_record_id"] is not None and c, timeout=DEADLINE,
+                          message="customer linked to its contact record")
     assert customer["phone"] == called["phone"] and customer["contact_record_id"] == called["id"]
 
     walked_in = mine[1]
