@@ -1,7 +1,6 @@
 """The gateway's own routes: sign-in, the signed-in user, staff administration, dead letters."""
 from __future__ import annotations
 
-import requests
 from flask import g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -11,7 +10,7 @@ from shared.errors import NotFound, Unauthorized
 from shared.web import current_principal, paginate, require_admin, runtime, transaction
 
 from . import staff as domain
-from .proxy import config, fan_out, forward, http_session
+from .proxy import forward, get_from_each
 from .schemas import (DeadLetterOverviewSchema, DeadLetterQuerySchema, LoginSchema, StaffInSchema,
                       StaffPageSchema, StaffPatchSchema, StaffQuerySchema, StaffSchema, TokenSchema, UserSchema)
 from .settings import CONSUMING_SERVICES
@@ -103,23 +102,10 @@ class DeadLetters(MethodView):
         require_admin()
         headers = {"Authorization": request.headers["Authorization"], "X-Request-ID": g.request_id,
                    "Accept": "application/json"}
-        cfg = config()
-
-        def fetch(service: str) -> tuple[str, dict]:
-            url = f"{cfg.upstreams[service]}/api/v1/admin/dead-letters"
-            try:
-                answer = http_session().get(url, params=args, headers=headers,
-                                            timeout=(cfg.connect_timeout, cfg.docs_timeout))
-            except requests.RequestException as exc:
-                return service, {"available": False, "detail": f"unreachable ({type(exc).__name__})",
-                                 "total": 0, "items": []}
-            if answer.status_code != 200:
-                return service, {"available": False, "detail": f"answered {answer.status_code}", "total": 0,
-                                 "items": []}
-            page = answer.json()
-            return service, {"available": True, "total": page.get("total", 0), "items": page.get("items", [])}
-
-        services = dict(fan_out(fetch, CONSUMING_SERVICES))
+        services = {service: ({"available": True, "total": page.get("total", 0), "items": page.get("items", [])}
+                              if page is not None else {"available": False, "detail": why, "total": 0, "items": []})
+                    for service, page, why in get_from_each(CONSUMING_SERVICES, "/api/v1/admin/dead-letters",
+                                                            params=args, headers=headers)}
         return {"services": services, "total": sum(s["total"] for s in services.values())}
 
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import copy
 import html
+import threading
+import time
 
-import requests
 from flask import Blueprint, Response, current_app
 
-from .proxy import config, fan_out, http_session, owner_of
+from .proxy import get_from_each, owner_of
 from .settings import DEFAULT_UPSTREAMS
 
 docs_blp = Blueprint("docs", __name__)
@@ -22,22 +23,7 @@ DOCS_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:;
 
 def service_specs() -> list[tuple[str, dict | None, str | None]]:
     """``(service, spec or None, why not)`` for every service, fetched concurrently."""
-    cfg = config()
-
-    def fetch(service: str):
-        url = f"{cfg.upstreams[service]}/openapi.json"
-        try:
-            answer = http_session().get(url, timeout=(cfg.connect_timeout, cfg.docs_timeout))
-        except requests.RequestException as exc:
-            return service, None, f"unreachable ({type(exc).__name__})"
-        if answer.status_code != 200:
-            return service, None, f"answered {answer.status_code}"
-        try:
-            return service, answer.json(), None
-        except ValueError:
-            return service, None, "answered something that is not JSON"
-
-    return fan_out(fetch, list(DEFAULT_UPSTREAMS))
+    return get_from_each(DEFAULT_UPSTREAMS, "/openapi.json")
 
 
 def _rewrite_refs(node, renames: dict[str, str]):
@@ -97,9 +83,22 @@ def merge_specs(own: dict, services: list[tuple[str, dict | None, str | None]]) 
     return merged
 
 
+SPEC_TTL_SECONDS = 30.0
+_spec_lock = threading.Lock()
+
+
 def aggregated_spec() -> dict:
-    own = current_app.extensions["gateway_api"].spec.to_dict()
-    return merge_specs(own, service_specs())
+    """The merged spec, rebuilt at most every 30 s per process (docs are public: no fan-out per hit)."""
+    cache = current_app.extensions.setdefault("gateway_spec_cache", {})
+    with _spec_lock:
+        if cache.get("spec") is None or time.monotonic() - cache["at"] > SPEC_TTL_SECONDS:
+            own = current_app.extensions["gateway_api"].spec.to_dict()
+            services = service_specs()
+            spec = merge_specs(own, services)
+            # Keep a partial spec (a service down) only briefly, so it fills in once the service is up.
+            cache["spec"], cache["at"] = spec, time.monotonic() - (
+                0 if all(body for _, body, _ in services) else SPEC_TTL_SECONDS - 2)
+        return cache["spec"]
 
 
 @docs_blp.get("/api/v1/openapi.json")

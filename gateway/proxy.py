@@ -38,6 +38,30 @@ def fan_out(function, items) -> list:
     return list(_fan_out_pool.map(function, items))
 
 
+def get_from_each(services, path: str, params=None, headers=None) -> list[tuple[str, dict | None, str | None]]:
+    """``GET path`` from each service concurrently: ``(service, JSON body or None, why not)``.
+
+    A service that is down, slow (the docs timeout) or answers other than 200 with JSON is
+    reported with the reason instead of failing the whole answer.
+    """
+    cfg = config()
+
+    def fetch(service: str):
+        try:
+            answer = http_session().get(f"{cfg.upstreams[service]}{path}", params=params, headers=headers,
+                                        timeout=(cfg.connect_timeout, cfg.docs_timeout))
+        except requests.RequestException as exc:
+            return service, None, f"unreachable ({type(exc).__name__})"
+        if answer.status_code != 200:
+            return service, None, f"answered {answer.status_code}"
+        try:
+            return service, answer.json(), None
+        except ValueError:
+            return service, None, "answered something that is not JSON"
+
+    return fan_out(fetch, list(services))
+
+
 def http_session() -> requests.Session:
     """This thread's HTTP session to the upstream services."""
     session = getattr(_local, "session", None)
