@@ -113,6 +113,8 @@ def main(argv=None) -> int:
     parser.add_argument("--baseline-seconds", type=float, default=5.0, help="how long /healthz is measured")
     parser.add_argument("--threads", type=int, default=8, help="concurrent client threads (default 8)")
     parser.add_argument("--gateway", help="URL of a running gateway; default: start a stack of its own")
+    parser.add_argument("--services", help="comma-separated services of the stack it starts (default: all); "
+                                           "'gateway,billing' measures the accept path without any consumer")
     parser.add_argument("--username", default="admin")
     parser.add_argument("--password", default="admin-dev-password")
     args = parser.parse_args(argv)
@@ -122,7 +124,7 @@ def main(argv=None) -> int:
                          args.baseline_seconds, args.threads)
     else:
         from tests.stack import ADMIN_PASSWORD, ADMIN_USERNAME, standalone_stack
-        with standalone_stack() as stack:
+        with standalone_stack(args.services.split(",") if args.services else None) as stack:
             print(f"stack started (logs in {stack.log_dir})", file=sys.stderr)
             token = login(stack.gateway_url, ADMIN_USERNAME, ADMIN_PASSWORD)
             result = measure(stack.gateway_url, token, args.seconds, args.baseline_seconds, args.threads)
