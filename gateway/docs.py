@@ -184,7 +184,11 @@ def render_docs(spec: dict) -> str:
                        f" — {e(operation.get('summary', ''))}</summary>")
             if operation.get("description"):
                 out.append(f"<p>{e(operation['description'])}</p>")
-            params = [_resolve(spec, p) for p in list(shared_params) + list(operation.get("parameters", []))]
+            # An operation's parameter overrides the path-level one of the same name and location.
+            by_key = {}
+            for p in [_resolve(spec, p) for p in list(shared_params) + list(operation.get("parameters", []))]:
+                by_key[(p.get("name"), p.get("in"))] = p
+            params = list(by_key.values())
             if params:
                 out.append("<table><tr><th>parameter</th><th>in</th><th>schema</th><th>required</th></tr>")
                 for p in params:

@@ -1,21 +1,15 @@
 """Contacts' HTTP layer: parse, call a use case, serialize."""
 from __future__ import annotations
 
-import io
 import os
-from dataclasses import dataclass
-from types import SimpleNamespace
 
 from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from shared.errors import PayloadTooLarge
 from shared.web import current_principal, paginate, pharmacy_today, require_admin, runtime, transaction
 
 from . import domain, uploads
-from .importing import write_error_report_csv, write_error_report_xlsx
-from .models import ContactReminder
 from .schemas import (
     ContactDetailSchema,
     ContactPageSchema,
@@ -44,6 +38,7 @@ from .settings import async_upload_bytes
 blp = Blueprint("contacts", __name__, url_prefix="/contacts", description="Contact lists and their follow-up")
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+REPORT_MIMETYPES = {"csv": "text/csv; charset=utf-8", "xlsx": XLSX_TYPE}
 
 
 def _size(stream) -> int:
@@ -75,16 +70,13 @@ class Uploads(MethodView):
         admin = require_admin()
         settings = runtime().settings
         file = files["file"]
-        size = _size(file.stream)
-        if size > settings.max_upload_bytes:
-            raise PayloadTooLarge(f"uploads are limited to {settings.max_upload_bytes} bytes")
-        key = request.headers.get("Idempotency-Key")
         new = uploads.NewUpload(filename=os.path.basename(file.filename or "upload.csv"),
                                 list_name=form.get("list_name"), uploaded_by=admin.id,
-                                assign_to=form.get("assign_to"), file_kind=None, file_bytes=size)
+                                assign_to=form.get("assign_to"), file_kind=None, file_bytes=_size(file.stream))
         upload, outcome = uploads.receive_upload(
             runtime().session_factory, new, file.stream, settings.default_phone_region,
-            background=size > async_upload_bytes(settings), idempotency_key=key)
+            max_bytes=settings.max_upload_bytes, background_above=async_upload_bytes(settings),
+            idempotency_key=request.headers.get("Idempotency-Key"))
         if outcome == uploads.STARTED:
             return upload, 202, {"Location": f"/api/v1/contacts/uploads/{upload.id}"}
         return upload, (201 if outcome == uploads.CREATED else 200)
@@ -100,14 +92,6 @@ class UploadById(MethodView):
             return uploads.get_upload(session, upload_id)
 
 
-@dataclass(frozen=True)
-class _ReportRow:
-    row_number: int
-    raw_phone: str
-    name: str | None
-    reason: str | None
-
-
 @blp.route("/uploads/<int:upload_id>/errors")
 class UploadErrors(MethodView):
     @blp.arguments(ErrorReportQuerySchema, location="query")
@@ -120,17 +104,9 @@ class UploadErrors(MethodView):
         """The rejected rows of an upload; cells that a spreadsheet would run as formulas are neutralized."""
         require_admin()
         with transaction() as session:
-            rows = [_ReportRow(e.row, e.phone or "", e.name, e.reason)
-                    for e in uploads.upload_errors(session, upload_id)]
-        out = io.BytesIO()
-        if args["format"] == "xlsx":
-            write_error_report_xlsx(rows, out)
-            mimetype, extension = XLSX_TYPE, "xlsx"
-        else:
-            write_error_report_csv(rows, out)
-            mimetype, extension = "text/csv; charset=utf-8", "csv"
-        return Response(out.getvalue(), mimetype=mimetype, headers={
-            "Content-Disposition": f'attachment; filename="upload-{upload_id}-errors.{extension}"'})
+            report = uploads.error_report(session, upload_id, args["format"])
+        return Response(report.content, mimetype=REPORT_MIMETYPES[report.file_format],
+                        headers={"Content-Disposition": f'attachment; filename="{report.filename}"'})
 
 
 # -- contacts ----------------------------------------------------------------------------------
@@ -219,11 +195,7 @@ class Reminders(MethodView):
         with transaction() as session:
             page = paginate(session, domain.due_reminders_query(current_principal(), args["due_within_days"]),
                             args["page"], args["per_page"])
-            contacts = domain.reminder_contacts(session, page["items"])
-        page["items"] = [SimpleNamespace(**{column.key: getattr(r, column.key) for column in ContactReminder.__table__.c},
-                                         contact_name=contacts[r.contact_id].name,
-                                         contact_phone=contacts[r.contact_id].phone,
-                                         contact_status=contacts[r.contact_id].status) for r in page["items"]]
+            page["items"] = domain.due_reminders(session, page["items"])
         return page
 
 

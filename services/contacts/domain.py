@@ -244,6 +244,34 @@ def reminder_contacts(session: Session, reminders) -> dict[int, ContactRecord]:
     return {c.id: c for c in session.scalars(select(ContactRecord).where(ContactRecord.id.in_(ids)))}
 
 
+@dataclass(frozen=True)
+class DueReminder:
+    """An open follow-up with what staff need to act on it: its contact's name, phone and status."""
+
+    id: int
+    contact_id: int
+    interaction_id: int | None
+    staff_id: int | None
+    due_at: dt.datetime
+    note: str | None
+    done_at: dt.datetime | None
+    done_by: int | None
+    created_at: dt.datetime
+    contact_name: str | None
+    contact_phone: str
+    contact_status: str
+
+
+def due_reminders(session: Session, reminders) -> list[DueReminder]:
+    """``reminders`` (a page of ``due_reminders_query``) each with its contact (one query)."""
+    contacts = reminder_contacts(session, reminders)
+    return [DueReminder(id=r.id, contact_id=r.contact_id, interaction_id=r.interaction_id, staff_id=r.staff_id,
+                        due_at=r.due_at, note=r.note, done_at=r.done_at, done_by=r.done_by,
+                        created_at=r.created_at, contact_name=contacts[r.contact_id].name,
+                        contact_phone=contacts[r.contact_id].phone, contact_status=contacts[r.contact_id].status)
+            for r in reminders]
+
+
 def complete_reminder(session: Session, reminder_id: int, viewer: Principal) -> ContactReminder:
     """Mark a follow-up done (again: unchanged)."""
     stmt = (select(ContactReminder).join(ContactRecord, ContactRecord.id == ContactReminder.contact_id)

@@ -11,6 +11,7 @@ from shared.ids import MAX_ID, ascii_int, wire_id
 from shared.web import PageArgs, page_schema
 
 from .models import CONTACT_STATUSES, INTERACTION_TYPES, WHATSAPP_STATUSES
+from .uploads import REPORT_FORMATS
 
 UTC = dt.UTC
 
@@ -94,7 +95,7 @@ class UploadQuerySchema(PageArgs, QuerySchema):
 
 
 class ErrorReportQuerySchema(QuerySchema):
-    format = ma.fields.String(load_default="csv", validate=validate.OneOf(["csv", "xlsx"]))
+    format = ma.fields.String(load_default="csv", validate=validate.OneOf(list(REPORT_FORMATS)))
 
 
 # -- contacts ----------------------------------------------------------------------------------

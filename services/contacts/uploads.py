@@ -22,6 +22,7 @@ phone already a contact?" cannot race with another import inserting it.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import itertools
 import logging
 import os
@@ -40,10 +41,11 @@ from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from shared.db import is_postgres, unit_of_work
-from shared.errors import NotFound, ValidationFailed
+from shared.errors import NotFound, PayloadTooLarge, ValidationFailed
 from shared.messaging import utcnow
 
-from .importing import ParsedRow, RowOutcome, detect_kind, read_contact_list
+from .importing import (ParsedRow, RowOutcome, detect_kind, read_contact_list, write_error_report_csv,
+                        write_error_report_xlsx)
 from .models import (
     COMPLETED,
     CONVERTED,
@@ -150,6 +152,41 @@ def upload_errors(session: Session, upload_id: int) -> Iterator[ContactUploadErr
     return session.scalars(select(ContactUploadError).where(ContactUploadError.upload_id == upload_id)
                            .order_by(ContactUploadError.row, ContactUploadError.id)
                            .execution_options(yield_per=2000))
+
+
+# -- the error report ----------------------------------------------------------------------------
+REPORT_FORMATS = ("csv", "xlsx")
+
+
+@dataclass(frozen=True)
+class _ReportRow:
+    row_number: int
+    raw_phone: str
+    name: str | None
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class ErrorReport:
+    """An upload's rejected rows as a file to download."""
+
+    content: bytes
+    file_format: str  # one of REPORT_FORMATS
+    filename: str
+
+
+def error_report(session: Session, upload_id: int, file_format: str = "csv") -> ErrorReport:
+    """The rejected rows of an upload as CSV or XLSX (``row, phone, name, reason``); cells that a
+    spreadsheet would run as formulas are neutralized. NotFound for an unknown upload."""
+    if file_format not in REPORT_FORMATS:
+        raise ValidationFailed("unknown report format", errors={"format": [f"one of {', '.join(REPORT_FORMATS)}"]})
+    rows = [_ReportRow(e.row, e.phone or "", e.name, e.reason) for e in upload_errors(session, upload_id)]
+    out = io.BytesIO()
+    if file_format == "xlsx":
+        write_error_report_xlsx(rows, out)
+    else:
+        write_error_report_csv(rows, out)
+    return ErrorReport(out.getvalue(), file_format, f"upload-{upload_id}-errors.{file_format}")
 
 
 # -- writing contacts --------------------------------------------------------------------------
@@ -462,15 +499,19 @@ def run_in_background(session_factory, upload_id: int, rows: Iterable[ParsedRow]
 CREATED, REPLAYED, STARTED = "created", "replayed", "started"
 
 
-def receive_upload(session_factory, new: NewUpload, stream: BinaryIO, region: str, *, background: bool,
-                   idempotency_key: str | None = None) -> tuple[ContactUpload, str]:
-    """Check an uploaded list and import it now (``created``) or in a background thread (``started``).
+def receive_upload(session_factory, new: NewUpload, stream: BinaryIO, region: str, *, max_bytes: int,
+                   background_above: int, idempotency_key: str | None = None) -> tuple[ContactUpload, str]:
+    """Check an uploaded list and import it now (``created``) or, when it is larger than
+    ``background_above`` bytes, in a background thread (``started``).
 
-    File-level refusals (415/422 domain errors) and "nobody to assign to" (422) are raised before
+    A file over ``max_bytes`` is refused (PayloadTooLarge) before anything else. File-level refusals (415/422 domain errors) and "nobody to assign to" (422) are raised before
     anything is stored, in both cases. A retry with the same ``Idempotency-Key`` returns the first
     upload (``replayed``). ``stream`` is a seekable binary file; a background import works on a
     copy of it, so the caller may close it when this returns.
     """
+    if new.file_bytes > max_bytes:
+        raise PayloadTooLarge(f"uploads are limited to {max_bytes} bytes")
+    background = new.file_bytes > background_above
     scope = f"contact-uploads:{new.uploaded_by}"
     with unit_of_work(session_factory) as session:
         replay = idempotency.lookup(session, scope, idempotency_key)

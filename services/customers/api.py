@@ -5,14 +5,11 @@ from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from shared.errors import ValidationFailed
-from shared.fields import default_region
-from shared.phones import InvalidPhone, to_e164
 from shared.web import current_principal, paginate, require_admin, transaction
 
 from . import domain
 from .schemas import (AuditPageSchema, AuditQuerySchema, CustomerInSchema, CustomerPageSchema, CustomerPatchSchema,
-                      CustomerQuerySchema, CustomerSchema, PurchasePageSchema,
+                      CustomerQuerySchema, CustomerSchema, PhonePathSchema, PurchasePageSchema,
                       PurchaseQuerySchema)
 
 # Ids in paths are INTEGER columns: ``<int:...>`` makes a larger one a 404, not a database error.
@@ -62,15 +59,12 @@ class CustomerById(MethodView):
 
 @blp.route("/by-phone/<phone>")
 class CustomerByPhone(MethodView):
+    @blp.arguments(PhonePathSchema, location="path")
     @blp.response(200, CustomerSchema)
-    def get(self, phone):
+    def get(self, path_args, phone):
         """The profile of a phone written in any common form (audited)."""
-        try:
-            e164 = to_e164(phone, default_region())
-        except InvalidPhone:
-            raise ValidationFailed("not a valid phone number", errors={"phone": ["not a valid phone number"]}) from None
         with transaction() as session:
-            return domain.read_customer_by_phone(session, e164, current_principal())
+            return domain.read_customer_by_phone(session, path_args["phone"], current_principal())
 
 
 @blp.route("/<int:customer_id>/purchases")

@@ -108,6 +108,12 @@ class CustomerSchema(CustomerListItemSchema):
     updated_at = UtcDateTime()
 
 
+class PhonePathSchema(ma.Schema):
+    """``/by-phone/{phone}``: a phone in any common written form, loaded as E.164."""
+
+    phone = Phone(required=True, metadata={"description": "a phone in any common written form"})
+
+
 class CustomerQuerySchema(PageArgs, QuerySchema):
     category = ma.fields.String(load_default=None, validate=validate.OneOf(("all",) + CATEGORIES))
     q = ma.fields.String(load_default=None, validate=validate.Length(max=100))
