@@ -66,6 +66,10 @@ log = logging.getLogger(__name__)
 BATCH_ROWS = 5000
 IMPORT_LOCK_KEY = 0x636F6E74  # "cont": one import at a time writes contacts
 STALE_AFTER = dt.timedelta(minutes=2)
+# SQLite has one writer, so an import there cannot beat its heartbeat while it writes; the size
+# cap bounds how long an import may take (20 MB is about 1M rows, minutes at worst), so an upload
+# still processing long after its last beat has lost its process.
+STALE_AFTER_WITHOUT_HEARTBEAT = dt.timedelta(minutes=30)
 _KEEP_CHARS = 1000  # of a rejected cell in the error report
 
 
@@ -131,15 +135,21 @@ def get_upload(session: Session, upload_id: int) -> ContactUpload:
     upload = session.get(ContactUpload, upload_id)
     if upload is None:
         raise NotFound(f"upload {upload_id} does not exist")
-    # Only PostgreSQL imports beat the heartbeat (see _ProgressWriter).
-    if (upload.status == PROCESSING and upload.heartbeat_at and is_postgres(session)
-            and utcnow() - upload.heartbeat_at > STALE_AFTER):
+    # Only PostgreSQL imports beat the heartbeat while they run (see _ProgressWriter).
+    stale_after = STALE_AFTER if is_postgres(session) else STALE_AFTER_WITHOUT_HEARTBEAT
+    if (upload.status == PROCESSING and upload.heartbeat_at
+            and utcnow() - _aware(upload.heartbeat_at) > stale_after):
         upload.status = FAILED
         upload.failure_reason = "the import was interrupted (the server stopped); nothing was imported, " \
                                 "upload the file again"
         upload.completed_at = utcnow()
         session.flush()
     return upload
+
+
+def _aware(instant: dt.datetime) -> dt.datetime:
+    # SQLite hands back naive UTC.
+    return instant if instant.tzinfo else instant.replace(tzinfo=dt.timezone.utc)
 
 
 def uploads_query():
