@@ -122,8 +122,9 @@ class ContactRecord(Base):
         order_by="ContactReminder.due_at", lazy="raise", viewonly=True)
 
     __table_args__ = (
-        # A staff member's list (newest first) and the load per staff at assignment.
-        Index("ix_contact_records_assigned_id", "assigned_to", "id"),
+        # A staff member's list (newest first, by status too), its count answered from the index
+        # alone, and the load per staff at assignment.
+        Index("ix_contact_records_assigned_status_id", "assigned_to", "status", "id"),
         # Status and WhatsApp filters: partial indexes leave out the values every imported contact
         # starts with, so a bulk import does not pay for them (and those values match most rows anyway).
         Index("ix_contact_records_worked_status", "status", "assigned_to",
