@@ -12,15 +12,14 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from decimal import Decimal
 
 import pytest
 
 from shared.testing import eventually
 
 from .conftest import Client, bill_body, new_phone, requires
-from .e2e_helpers import BILL_CONSUMERS, MessagingState, customer_by_phone, money, purchases_of
-from .stack import queue_stats, restart_broker, wait_consumers
+from .e2e_helpers import MessagingState, assert_each_bill_once
+from .stack import restart_broker, wait_consumers
 
 pytestmark = [pytest.mark.e2e, pytest.mark.broker_restart, pytest.mark.timeout(600)]
 
@@ -82,45 +81,4 @@ def test_broker_restart_mid_stream_loses_and_duplicates_nothing(stack, admin):
     print(f"every worker consuming again {time.monotonic() - back:.1f}s after the broker came back")
     assert not stack.dead(), f"processes died: {stack.dead()}"
 
-    expected = {phone: plan.count(phone) for phone in phones}
-
-    def all_counted():
-        visits = {}
-        for phone in phones:
-            customer = customer_by_phone(admin, phone)
-            visits[phone] = customer["total_visits"] if customer else 0
-        wrong = {p: (v, expected[p]) for p, v in visits.items() if v != expected[p]}
-        assert not wrong, f"{len(wrong)} customers off (visits, expected): {dict(list(wrong.items())[:5])}"
-        return True
-
-    eventually(all_counted, timeout=DRAIN_WITHIN, interval=1.0, message="every bill counted once")
-
-    state = MessagingState(stack)
-
-    def outbox_drained():
-        pending = state.pending_outbox()
-        assert not pending, f"pending outbox rows: {pending}"
-        return True
-
-    def handled_once(service: str, billed: int):
-        seen = state.inbox(service, "bill.created", "/services/billing")
-        assert seen == billed, f"{service} recorded {seen} of billing's {billed} bill.created events"
-        return True
-
-    try:
-        eventually(outbox_drained, timeout=60, interval=0.5, message="outbox drained")
-        billed = state.outbox_events("billing", "bill.created")
-        for service in (s for s in BILL_CONSUMERS if f"{s}-worker" in stack.commands):
-            eventually(lambda s=service: handled_once(s, billed), timeout=60, interval=0.5,
-                       message=f"{service} handled every bill.created once")
-        assert state.dead_letters() == dead_before, f"new dead letters: {state.dead_letters()} (before: {dead_before})"
-    finally:
-        state.dispose()
-    dlq = {q: s["messages"] for q, s in queue_stats(stack.amqp_url).items() if q.endswith(".dlq") and s["messages"]}
-    assert dlq == {}, f"messages waiting in dead-letter queues: {dlq}"
-
-    # No duplicated effect: purchases per customer = items per bill x bills, totals match.
-    for phone in phones[:10]:
-        customer = customer_by_phone(admin, phone)
-        assert len(purchases_of(admin, customer["id"])) == 2 * expected[phone]
-        assert money(customer["total_purchases"]) == Decimal("200.50") * expected[phone]
+    assert_each_bill_once(stack, admin, plan, dead_before, timeout=DRAIN_WITHIN)

@@ -40,7 +40,9 @@ from .conftest import Client, bill_body, new_phone, requires
 from .e2e_helpers import (
     BILL_CONSUMERS,
     MessagingState,
+    assert_each_bill_once,
     customer_by_phone,
+    dead_letter_snapshot,
     money,
     purchases_of,
 )
@@ -48,8 +50,6 @@ from .stack import queue_stats
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
-BILL_TOTAL = Decimal("200.50")  # bill_body's two items
-ITEMS_PER_BILL = 2
 DRAIN_WITHIN = 60.0
 
 
@@ -120,59 +120,6 @@ def log_since(stack, name: str, offset: int) -> str:
     with open(stack.log_path(name), "rb") as log:
         log.seek(offset)
         return log.read().decode(errors="replace")
-
-
-def dead_letter_snapshot(stack) -> dict[str, int]:
-    state = MessagingState(stack)
-    try:
-        return state.dead_letters()
-    finally:
-        state.dispose()
-
-
-def assert_each_bill_once(stack, admin, plan: list[str], dead_before: dict[str, int],
-                          timeout: float = DRAIN_WITHIN) -> None:
-    """After the drain every bill of ``plan`` has exactly one effect (see the module docstring)."""
-    expected = collections.Counter(plan)
-
-    def all_counted():
-        visits = {}
-        for phone in expected:
-            customer = customer_by_phone(admin, phone)
-            visits[phone] = customer["total_visits"] if customer else 0
-        wrong = {p: (v, expected[p]) for p, v in visits.items() if v != expected[p]}
-        assert not wrong, f"{len(wrong)} customers off (visits, expected): {dict(list(wrong.items())[:5])}"
-        return True
-
-    eventually(all_counted, timeout=timeout, interval=0.5, message="every bill counted once")
-
-    state = MessagingState(stack)
-    try:
-        def outbox_drained():
-            pending = state.pending_outbox()
-            assert not pending, f"pending outbox rows: {pending}"
-            return True
-
-        eventually(outbox_drained, timeout=30, interval=0.25, message="every outbox drained")
-        billed = state.outbox_events("billing", "bill.created")
-        for service in (s for s in BILL_CONSUMERS if f"{s}-worker" in stack.commands):
-            def handled_once(service=service):
-                seen = state.inbox(service, "bill.created", "/services/billing")
-                assert seen == billed, f"{service} recorded {seen} of billing's {billed} bill.created events"
-                return True
-            eventually(handled_once, timeout=30, interval=0.25, message=f"{service} handled every bill.created once")
-        assert state.dead_letters() == dead_before, \
-            f"new dead letters: {state.dead_letters()} (before: {dead_before})"
-    finally:
-        state.dispose()
-    dlq = {q: s["messages"] for q, s in queue_stats(stack.amqp_url).items() if q.endswith(".dlq") and s["messages"]}
-    assert dlq == {}, f"messages waiting in dead-letter queues: {dlq}"
-
-    # No duplicated effect: purchases and totals per customer match the bills.
-    for phone, bills in expected.items():
-        customer = customer_by_phone(admin, phone)
-        assert money(customer["total_purchases"]) == BILL_TOTAL * bills, (phone, customer["total_purchases"], bills)
-        assert len(purchases_of(admin, customer["id"])) == ITEMS_PER_BILL * bills, phone
 
 
 def assert_healthy(stack) -> None:
