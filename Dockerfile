@@ -11,13 +11,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# Dependencies first (cached while only the code changes): install the project's requirements
-# from pyproject.toml with an empty package, then the code itself, editable, so each service's
-# migrations/ and static files stay where shared.migrations looks for them.
-COPY pyproject.toml ./
-RUN mkdir -p shared gateway services && touch shared/__init__.py gateway/__init__.py services/__init__.py \
-    && pip install . && pip uninstall -y pharmacy-tracking && rm -rf build *.egg-info
-COPY gunicorn.conf.py Procfile ./
+# Dependencies first (cached while only the code changes): the runtime lock, hash-checked (no
+# honcho, no test tools), then the code itself, editable, so each service's migrations/ and static
+# files stay where shared.migrations looks for them.
+COPY requirements/runtime.txt requirements/runtime.txt
+RUN pip install --require-hashes -r requirements/runtime.txt
+COPY pyproject.toml gunicorn.conf.py Procfile ./
 COPY shared/ shared/
 COPY gateway/ gateway/
 COPY services/ services/
