@@ -6,30 +6,42 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-HONCHO := $(BIN)/honcho
+LOCK := requirements/dev.txt
+# Every process sees the environment first, then .env, then the built-in defaults.
+WITH_ENV := $(BIN)/python scripts/with_env.py
 PYTEST_ARGS ?=
 
 # Procfile commands (`gunicorn`, `python`) and scripts resolve to the virtualenv.
 export PATH := $(abspath $(BIN)):$(PATH)
 export PYTHONUNBUFFERED := 1
 
-.PHONY: help install env check-broker migrate run test test-fast bench clean
+.PHONY: help install lock env check-broker migrate run test test-fast bench clean
 
 help:
 	@echo "make run      install, check RabbitMQ, migrate every service, start every process (Ctrl-C stops)"
 	@echo "make test     install, run the whole test suite (needs PostgreSQL and RabbitMQ)"
 	@echo "make migrate  apply every service's migrations (databases from .env)"
 	@echo "make bench    run every benchmark in bench/"
+	@echo "make lock     re-resolve requirements/*.txt from pyproject.toml's ranges"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-# Reinstall only when pyproject.toml changed (or the virtualenv is new).
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+# Reinstall only when the lock or pyproject.toml changed (or the virtualenv is new): the exact,
+# hash-checked versions of requirements/dev.txt, then the project itself without dependencies.
+$(STAMP): $(LOCK) pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $@
 
 install: $(STAMP)
+
+# requirements/runtime.txt (the image) and requirements/dev.txt (make run, make test, CI).
+UV_COMPILE = $(BIN)/uv pip compile --quiet pyproject.toml --universal --python-version 3.11 --generate-hashes \
+	--custom-compile-command "make lock"
+lock: install
+	$(UV_COMPILE) -o requirements/runtime.txt
+	$(UV_COMPILE) --extra run --extra test --extra dev -o requirements/dev.txt
 
 .env:
 	cp .env.example .env
@@ -38,13 +50,13 @@ install: $(STAMP)
 env: .env
 
 check-broker: install .env
-	@$(HONCHO) run $(BIN)/python scripts/check_broker.py
+	@$(WITH_ENV) $(BIN)/python scripts/check_broker.py
 
 migrate: install .env
-	$(HONCHO) run $(BIN)/python -m shared.migrations
+	$(WITH_ENV) $(BIN)/python -m shared.migrations
 
 run: install .env check-broker migrate
-	exec $(HONCHO) start -f Procfile
+	exec $(WITH_ENV) $(BIN)/honcho start --env /dev/null -f Procfile
 
 test: install
 	@scripts/ensure_chromium.sh

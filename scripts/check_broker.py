@@ -1,6 +1,6 @@
 """Exit 0 when RabbitMQ answers at AMQP_URL; otherwise say how to start one and exit 1.
 
-Used by `make run` (through `honcho run`, so .env is loaded) before anything is started.
+Used by `make run` (through scripts/with_env.py, so .env fills in what the environment lacks) before anything is started.
 """
 from __future__ import annotations
 
