@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
+
+from .liveness import touch
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +28,10 @@ def run_until_signalled(*loops) -> None:
                for loop in loops]
     for thread in threads:
         thread.start()
+    liveness_file = os.environ.get("LIVENESS_FILE")
     while not stop.is_set():
+        if liveness_file and all(t.is_alive() for t in threads):
+            touch(liveness_file)  # read by `python -m shared.liveness` (a container's health check)
         stop.wait(0.5)
         if not all(t.is_alive() for t in threads):
             # A loop only returns on stop; one that died must not leave the process half-working.

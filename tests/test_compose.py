@@ -71,7 +71,9 @@ def test_health_checks_and_the_gateway_waits_for_every_api(compose, procfile):
     assert services["rabbitmq"]["image"].startswith("rabbitmq:") and "management" in services["rabbitmq"]["image"]
     for name, command in procfile.items():
         if is_http(command):
-            assert "/healthz" in " ".join(services[name]["healthcheck"]["test"]), name
+            assert "/readyz" in " ".join(services[name]["healthcheck"]["test"]), name
+        else:  # relays and workers: the liveness file their loops touch
+            assert services[name]["healthcheck"]["test"][:4] == ["CMD", "python", "-m", "shared.liveness"], name
     apis = [name for name, command in procfile.items() if is_http(command) and name != "gateway"]
     for api in apis:
         assert services["gateway"]["depends_on"][api]["condition"] == "service_healthy", api
@@ -106,3 +108,16 @@ def test_the_image_runs_the_code_the_commands_name():
     dockerfile = (REPO_ROOT / "Dockerfile").read_text()
     for path in ("shared/", "gateway/", "services/", "gunicorn.conf.py"):
         assert path in dockerfile
+
+
+def test_no_default_secret_no_extra_port_and_pinned_images(compose):
+    raw = COMPOSE.read_text()
+    for variable in ("ADMIN_PASSWORD", "POSTGRES_PASSWORD", "RABBITMQ_PASSWORD", "JWT_SECRET"):
+        assert f"${{{variable}:?" in raw, f"{variable} must be required (${{{variable}:?message}})"
+        assert f"${{{variable}:-" not in raw, f"{variable} has a default"
+    services = compose["services"]
+    published = {name: service["ports"] for name, service in services.items() if service.get("ports")}
+    assert published == {"gateway": ["8000:8000"], "rabbitmq": ["127.0.0.1:15672:15672"]}
+    for name in ("postgres", "rabbitmq"):
+        image = services[name]["image"]
+        assert re.search(r":\d+\.\d+", image), f"{name} image {image} is not pinned to a version"
