@@ -128,9 +128,10 @@ def fresh_runtime(url: str):
     """A runtime on an emptied contacts database with three active staff users."""
     from services.contacts.models import Base, StaffMember
     from shared.messaging import utcnow
+    from services.contacts.settings import ContactsSettings
+    from shared.runtime import Runtime
     from shared.testing import JWT_SECRET, make_settings, truncate_all
-    from shared.web import Runtime
-    settings = make_settings("contacts", url, "amqp://guest:guest@127.0.0.1:5672/%2F")
+    settings = make_settings("contacts", url, "amqp://guest:guest@127.0.0.1:5672/%2F", cls=ContactsSettings)
     assert JWT_SECRET
     runtime = Runtime.build(settings)
     truncate_all(runtime.engine, Base.metadata)
@@ -173,16 +174,18 @@ def calamine_parse_rate(path: Path, rows: int) -> float:
 
 
 def run_use_case(runtime, path: Path):
-    from services.contacts import uploads
     from services.contacts.importing import read_contact_list
+    from services.contacts.uploads.assignment import choose_staff
+    from services.contacts.uploads.importer import import_contacts
+    from services.contacts.uploads.records import NewUpload, create_upload
     from shared.db import unit_of_work
     rows_iter = read_contact_list(path, path.name, "IN")
     with unit_of_work(runtime.session_factory) as session:
-        staff = uploads.choose_staff(session, None)
-        upload = uploads.create_upload(session, uploads.NewUpload(
+        staff = choose_staff(session, None)
+        upload = create_upload(session, NewUpload(
             filename=path.name, list_name="bench", uploaded_by=1, assign_to=None,
             file_kind=path.suffix.lstrip("."), file_bytes=path.stat().st_size))
-        uploads.import_contacts(session, upload, rows_iter, staff)
+        import_contacts(session, upload, rows_iter, staff)
     return upload
 
 
@@ -213,7 +216,7 @@ def http_rate(url: str, path: Path, rows: int) -> float:
     from services.contacts.app import create_app
     from shared.testing import auth_headers
     runtime = fresh_runtime(url)
-    settings = runtime.settings.with_overrides(extra={"async_upload_bytes": 10**9})
+    settings = runtime.settings.with_overrides(async_upload_bytes=10**9)
     client = create_app(settings, runtime).test_client()
     content = path.read_bytes()
     start = time.perf_counter()
@@ -230,8 +233,7 @@ def million_child(url: str, path: str, rows: int) -> None:
     from services.contacts.app import create_app
     from shared.testing import auth_headers
     runtime = fresh_runtime(url)
-    settings = runtime.settings.with_overrides(extra={"async_upload_bytes": 1024 * 1024},
-                                               max_upload_bytes=64 * 1024 * 1024)
+    settings = runtime.settings.with_overrides(async_upload_bytes=1024 * 1024, max_upload_bytes=64 * 1024 * 1024)
     client = create_app(settings, runtime).test_client()
     headers = auth_headers("admin", 1)
     start = time.perf_counter()

@@ -5,14 +5,15 @@ from flask import g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from shared.auth import Principal, issue_token
-from shared.errors import NotFound, Unauthorized
-from shared.web import current_principal, paginate, require_admin, runtime, transaction
+from shared.dead_letters_api import DeadLetterQuerySchema
+from shared.errors import NotFound
+from shared.web import current_principal, current_settings, now, paginate, require_admin, transaction
 
 from . import staff as domain
+from .accounts import SignInResult, sign_in
 from .proxy import forward, get_from_each
-from .schemas import (DeadLetterOverviewSchema, DeadLetterQuerySchema, LoginSchema, StaffInSchema,
-                      StaffPageSchema, StaffPatchSchema, StaffQuerySchema, StaffSchema, TokenSchema, UserSchema)
+from .schemas import (DeadLetterOverviewSchema, LoginSchema, StaffInSchema, StaffPageSchema, StaffPatchSchema,
+                      StaffQuerySchema, StaffSchema, TokenSchema, UserSchema)
 from .settings import CONSUMING_SERVICES
 
 auth_blp = Blueprint("auth", __name__, url_prefix="/auth", description="Sign-in")
@@ -27,22 +28,11 @@ class Login(MethodView):
     @auth_blp.response(200, TokenSchema)
     @auth_blp.alt_response(401, description="Wrong username or password (one answer for both)")
     @auth_blp.alt_response(429, description="Five failed sign-ins within a minute for this username and address")
-    def post(self, body):
+    def post(self, body: dict[str, str]) -> SignInResult:
         """Exchange a username and password for a bearer token."""
-        attempt = domain.LoginAttempt(body["username"], body["password"], request.remote_addr or "unknown")
         with transaction() as session:
-            user = domain.find_login_user(session, attempt)
-        # The slow hash runs outside any transaction.
-        matched = domain.password_matches(user, attempt.password)
-        with transaction() as session:
-            user = domain.finish_login(session, attempt, user, matched)
-        if user is None:  # raised after the commit, so the failure counts
-            raise Unauthorized(domain.BAD_CREDENTIALS)
-        settings = runtime().settings
-        token = issue_token(Principal(user.id, user.username, user.role, user.name), settings.jwt_secret,
-                            settings.token_ttl_seconds)
-        return {"access_token": token, "token_type": "Bearer", "expires_in": settings.token_ttl_seconds,
-                "user": user}
+            return sign_in(session, body["username"], body["password"], request.remote_addr or "unknown",
+                           current_settings(), clock=now)
 
 
 @auth_blp.route("/me", endpoint="me")

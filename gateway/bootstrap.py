@@ -7,18 +7,23 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Mapping
+
+from sqlalchemy.orm import Session, sessionmaker
 
 from shared.config import ConfigError, env, load_settings
 from shared.db import unit_of_work
 from shared.errors import ValidationFailed
+from shared.runtime import Runtime
 
 from .models import User
+from .settings import GatewaySettings
 from .staff import MIN_PASSWORD_LENGTH, ensure_first_admin
 
 log = logging.getLogger(__name__)
 
 
-def admin_credentials(environ=None) -> tuple[str, str]:
+def admin_credentials(environ: Mapping[str, str] | None = None) -> tuple[str, str]:
     """``(ADMIN_USERNAME, ADMIN_PASSWORD)`` from the environment; ConfigError naming a missing one."""
     username = env("ADMIN_USERNAME", environ=environ)
     password = env("ADMIN_PASSWORD", environ=environ)
@@ -27,7 +32,7 @@ def admin_credentials(environ=None) -> tuple[str, str]:
     return username, password
 
 
-def ensure_admin(session_factory, environ=None) -> User | None:
+def ensure_admin(session_factory: sessionmaker[Session], environ: Mapping[str, str] | None = None) -> User | None:
     """Create the first admin if none is active; return it (None when an admin already existed)."""
     try:
         with unit_of_work(session_factory) as session:
@@ -39,10 +44,8 @@ def ensure_admin(session_factory, environ=None) -> User | None:
     return admin
 
 
-def main(argv=None) -> int:
-    from shared.web import Runtime
-
-    settings = load_settings("gateway")
+def main(argv: list[str] | None = None) -> int:
+    settings = load_settings("gateway", cls=GatewaySettings)
     runtime = Runtime.build(settings)
     try:
         admin = ensure_admin(runtime.session_factory)

@@ -11,11 +11,11 @@ from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote
 
 import requests
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, g, request
 
-from shared.web import problem
+from shared.web import current_settings, problem
 
-from .settings import ROUTES, GatewayConfig
+from .settings import ROUTES, GatewaySettings
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ def get_from_each(services, path: str, params=None, headers=None) -> list[tuple[
     def fetch(service: str):
         try:
             answer = http_session().get(f"{cfg.upstreams[service]}{path}", params=params, headers=headers,
-                                        timeout=(cfg.connect_timeout, cfg.docs_timeout))
+                                        timeout=(cfg.upstream_connect_timeout, cfg.upstream_docs_timeout))
         except requests.RequestException as exc:
             return service, None, f"unreachable ({type(exc).__name__})"
         if answer.status_code != 200:
@@ -72,8 +72,9 @@ def http_session() -> requests.Session:
     return session
 
 
-def config() -> GatewayConfig:
-    return current_app.extensions["gateway_config"]
+def config() -> GatewaySettings:
+    """The gateway's settings (upstream URLs and timeouts)."""
+    return current_settings(GatewaySettings)
 
 
 def owner_of(path: str) -> str | None:
@@ -110,11 +111,11 @@ class _LimitedBody:
 
 class _SizedBody(_LimitedBody):
     def __len__(self) -> int:  # requests then sends Content-Length instead of chunked encoding
-        return self.length
+        return self.length or 0  # only built for a request with a Content-Length
 
 
 def body_limit() -> int:
-    settings = current_app.extensions["runtime"].settings
+    settings = config()
     return settings.max_upload_bytes if request.mimetype in UPLOAD_TYPES else settings.max_json_bytes
 
 
@@ -162,7 +163,7 @@ def forward(service: str, path: str | None = None, method: str | None = None, bo
         upstream = http_session().request(
             method or request.method, url, params=request.query_string.decode("latin-1") or None,
             data=request_body() if body is ... else body, headers=upstream_headers(), stream=True,
-            allow_redirects=False, timeout=(cfg.connect_timeout, cfg.read_timeout))
+            allow_redirects=False, timeout=(cfg.upstream_connect_timeout, cfg.upstream_read_timeout))
     except BodyTooLarge:
         return too_large(limit)
     except requests.Timeout:

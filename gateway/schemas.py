@@ -1,4 +1,8 @@
-"""The gateway's HTTP schemas: sign-in, staff, dead-letter overview."""
+"""The gateway's HTTP schemas: sign-in, staff, dead-letter overview.
+
+The overview's query is the services' own ``shared.dead_letters_api.DeadLetterQuerySchema``
+(the gateway forwards it to each of them).
+"""
 from __future__ import annotations
 
 import marshmallow as ma
@@ -60,12 +64,6 @@ class StaffQuerySchema(PageArgs, QuerySchema):
 
 
 StaffPageSchema = page_schema(StaffSchema)
-
-
-class DeadLetterQuerySchema(QuerySchema):
-    status = ma.fields.String(load_default="archived", validate=validate.OneOf(("archived", "replayed", "all")))
-    page = ma.fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = ma.fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 
 class ServiceDeadLettersSchema(ma.Schema):

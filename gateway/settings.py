@@ -1,9 +1,13 @@
-"""The gateway's own settings beside the common ones: where each service lives, proxy timeouts."""
+"""The gateway's settings beside the common ones: where each service lives, proxy timeouts.
+
+``load_settings("gateway", cls=GatewaySettings)`` reads them with the common ones.
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 
-from shared.config import ConfigError, env
+from shared.config import Settings, setting
 
 #: Which service owns which path prefix under /api/v1 (longest prefix wins).
 ROUTES = {
@@ -25,34 +29,29 @@ DEFAULT_UPSTREAMS = {
 CONSUMING_SERVICES = ("customers", "contacts", "reminders", "reporting")
 
 
-@dataclass(frozen=True)
-class GatewayConfig:
-    """Upstream base URLs and how long to wait for them."""
+@dataclass(frozen=True, kw_only=True)
+class GatewaySettings(Settings):
+    """The common settings, each service's base URL (``<SERVICE>_URL``) and how long to wait for it."""
 
-    upstreams: dict = field(default_factory=lambda: dict(DEFAULT_UPSTREAMS))
-    connect_timeout: float = 3.0
-    read_timeout: float = 60.0
-    docs_timeout: float = 3.0
-    trusted_proxies: int = 0
+    billing_url: str = setting("BILLING_URL", DEFAULT_UPSTREAMS["billing"])
+    customers_url: str = setting("CUSTOMERS_URL", DEFAULT_UPSTREAMS["customers"])
+    contacts_url: str = setting("CONTACTS_URL", DEFAULT_UPSTREAMS["contacts"])
+    reminders_url: str = setting("REMINDERS_URL", DEFAULT_UPSTREAMS["reminders"])
+    reporting_url: str = setting("REPORTING_URL", DEFAULT_UPSTREAMS["reporting"])
+    upstream_connect_timeout: float = setting("UPSTREAM_CONNECT_TIMEOUT", 3.0)
+    upstream_read_timeout: float = setting("UPSTREAM_READ_TIMEOUT", 60.0)
+    upstream_docs_timeout: float = setting("UPSTREAM_DOCS_TIMEOUT", 3.0)
+    #: Reverse proxies in front of the gateway whose X-Forwarded-For is believed (0 = none).
+    trusted_proxies: int = setting("TRUSTED_PROXIES", 0)
 
+    @property
+    def upstreams(self) -> dict[str, str]:
+        """Base URL of each service, without a trailing slash."""
+        return {service: str(getattr(self, f"{service}_url")).rstrip("/") for service in DEFAULT_UPSTREAMS}
 
-def load_gateway_config(environ=None, upstreams: dict | None = None) -> GatewayConfig:
-    """Read ``<SERVICE>_URL``, ``UPSTREAM_*_TIMEOUT`` and ``TRUSTED_PROXIES``; ``upstreams`` overrides URLs."""
-    urls = {name: env(f"{name.upper()}_URL", default, environ).rstrip("/")
-            for name, default in DEFAULT_UPSTREAMS.items()}
-    urls.update({name: url.rstrip("/") for name, url in (upstreams or {}).items()})
-    return GatewayConfig(
-        upstreams=urls,
-        connect_timeout=_float(environ, "UPSTREAM_CONNECT_TIMEOUT", 3.0),
-        read_timeout=_float(environ, "UPSTREAM_READ_TIMEOUT", 60.0),
-        docs_timeout=_float(environ, "UPSTREAM_DOCS_TIMEOUT", 3.0),
-        trusted_proxies=int(_float(environ, "TRUSTED_PROXIES", 0)),
-    )
-
-
-def _float(environ, name: str, default: float) -> float:
-    raw = env(name, str(default), environ)
-    try:
-        return float(raw)
-    except ValueError:
-        raise ConfigError(f"environment variable {name} must be a number, got {raw!r}") from None
+    def with_upstreams(self, upstreams: Mapping[str, str]) -> GatewaySettings:
+        """A copy routing the named services to other base URLs (tests point them at local servers)."""
+        unknown = set(upstreams) - set(DEFAULT_UPSTREAMS)
+        if unknown:
+            raise ValueError(f"no such service(s): {sorted(unknown)}")
+        return self.with_overrides(**{f"{service}_url": url for service, url in upstreams.items()})

@@ -1,94 +1,30 @@
-"""Sign-in and staff use cases: authenticate with a rate limit, create and change staff members.
+"""Staff use cases: create and change staff members, check an account on each call, the first admin.
 
 Every change to a user adds ``staff.created`` / ``staff.updated`` to the outbox in the caller's
-transaction, so the other services' rosters follow.
+transaction, so the other services' rosters follow. Sign-in is ``gateway.accounts``.
 """
 from __future__ import annotations
 
-import datetime as dt
-import math
 import unicodedata
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from shared.errors import Conflict, NotFound, TooManyRequests, Unauthorized, ValidationFailed
+from shared.errors import Conflict, NotFound, Unauthorized, ValidationFailed
+from shared.events import StaffCreated, StaffUpdated
 from shared.messaging import utcnow
 
-from .models import LoginFailure, User, messaging
-from .passwords import burn_verify_time, hash_password, needs_rehash, verify_password
+from .models import User, messaging
+from .passwords import hash_password
 
-LOGIN_WINDOW = dt.timedelta(minutes=1)
-MAX_FAILURES = 5
 MIN_PASSWORD_LENGTH = 8
-BAD_CREDENTIALS = "invalid username or password"
 
 
 def normalize_username(username: str) -> str:
     """Usernames are matched case-insensitively: stored and compared in NFC lower case."""
     return unicodedata.normalize("NFC", username).strip().lower()
-
-
-# -- sign-in -------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class LoginAttempt:
-    username: str
-    password: str
-    ip: str
-
-
-def check_login_rate(session: Session, username: str, ip: str, now: dt.datetime | None = None) -> None:
-    """Raise TooManyRequests (with Retry-After) after MAX_FAILURES failures in LOGIN_WINDOW."""
-    now = now or utcnow()
-    since = now - LOGIN_WINDOW
-    recent = session.execute(
-        select(func.count(), func.min(LoginFailure.failed_at))
-        .where(LoginFailure.username == username, LoginFailure.ip == ip, LoginFailure.failed_at > since)).one()
-    count, oldest = recent
-    if count >= MAX_FAILURES:
-        oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=dt.timezone.utc)
-        retry_after = max(1, math.ceil((oldest + LOGIN_WINDOW - now).total_seconds()))
-        raise TooManyRequests("too many failed sign-ins; try again later", retry_after=retry_after)
-
-
-def record_login_failure(session: Session, username: str, ip: str) -> None:
-    now = utcnow()
-    # Failures older than the window no longer matter; dropping them keeps the table small.
-    session.execute(delete(LoginFailure).where(LoginFailure.failed_at <= now - LOGIN_WINDOW))
-    session.add(LoginFailure(username=username[:200], ip=ip[:64], failed_at=now))
-
-
-def find_login_user(session: Session, attempt: LoginAttempt) -> User | None:
-    """Check the rate limit, then return the user named in the attempt (None when unknown)."""
-    username = normalize_username(attempt.username)
-    check_login_rate(session, username, attempt.ip)
-    return session.scalar(select(User).where(User.username == username))
-
-
-def password_matches(user: User | None, password: str) -> bool:
-    """Verify the password; an unknown user costs the same time and fails the same way."""
-    if user is None:
-        burn_verify_time(password)
-        return False
-    return verify_password(user.password_hash, password)
-
-
-def finish_login(session: Session, attempt: LoginAttempt, user: User | None, matched: bool) -> User | None:
-    """Record the outcome; return the signed-in user, or None for any failure (recorded, to be committed).
-
-    The caller answers every failure the same way (unknown user, wrong password, disabled account).
-    """
-    username = normalize_username(attempt.username)
-    if not matched or user is None or not user.active:
-        record_login_failure(session, username, attempt.ip)
-        return None
-    session.execute(delete(LoginFailure).where(LoginFailure.username == username, LoginFailure.ip == attempt.ip))
-    if needs_rehash(user.password_hash):
-        fresh = session.get(User, user.id)
-        fresh.password_hash = hash_password(attempt.password)
-    return user
 
 
 # -- staff ---------------------------------------------------------------------------------
@@ -100,10 +36,9 @@ class NewStaff:
     role: str = "staff"
 
 
-def staff_data(user: User) -> dict:
-    """The ``staff.created`` / ``staff.updated`` payload (no password material)."""
-    return {"staff_id": user.id, "username": user.username, "name": user.name, "role": user.role,
-            "active": user.active}
+def staff_event(user: User, event: type[StaffCreated] | type[StaffUpdated]) -> StaffCreated | StaffUpdated:
+    """The ``staff.created`` / ``staff.updated`` event of an account (no password material)."""
+    return event(staff_id=user.id, username=user.username, name=user.name, role=user.role, active=user.active)
 
 
 def check_password(password: str) -> None:
@@ -125,7 +60,7 @@ def create_staff(session: Session, new: NewStaff) -> User:
         session.flush()
     except IntegrityError:
         raise Conflict(f"the username {username!r} is taken") from None
-    messaging.add_event(session, "staff.created", staff_data(user), subject=f"staff/{user.id}")
+    messaging.add_event(session, staff_event(user, StaffCreated))
     return user
 
 
@@ -171,7 +106,7 @@ def update_staff(session: Session, user_id: int, changes: dict) -> User:
         user.password_hash = hash_password(changes["password"])
     user.updated_at = utcnow()
     session.flush()
-    messaging.add_event(session, "staff.updated", staff_data(user), subject=f"staff/{user.id}")
+    messaging.add_event(session, staff_event(user, StaffUpdated))
     return user
 
 
@@ -215,5 +150,5 @@ def ensure_first_admin(session: Session, credentials) -> User | None:
     existing.password_hash = hash_password(password)
     existing.updated_at = utcnow()
     session.flush()
-    messaging.add_event(session, "staff.updated", staff_data(existing), subject=f"staff/{existing.id}")
+    messaging.add_event(session, staff_event(existing, StaffUpdated))
     return existing

@@ -1,33 +1,77 @@
-"""Environment configuration (12-factor): one loader, failing fast on a missing setting."""
+"""Environment configuration (12-factor): one loader for the common and every service's settings.
+
+A setting is a field of a frozen dataclass that names its environment variable and default
+(``pharmacy_tz: str = setting("PHARMACY_TZ", "Asia/Kolkata")``); the field's annotation (str,
+int, float or bool) says how the variable's text is converted. A service with settings of its
+own declares them in one subclass of ``Settings`` (``services/contacts/settings.py``,
+``gateway/settings.py``) and loads it with ``load_settings(service, cls=...)``. A missing
+required variable or a malformed value fails fast with a ConfigError naming the variable.
+"""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import MISSING, Field, dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any, Final, Self, TypeVar, get_type_hints, overload
 
 from sqlalchemy.engine import make_url
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
-_MISSING = object()
+#: The field metadata key holding a setting's environment variable.
+ENV_VARIABLE: Final = "env"
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+
+Environ = Mapping[str, str]
+SettingsT = TypeVar("SettingsT", bound="Settings")
 
 
 class ConfigError(RuntimeError):
     """A required setting is missing or malformed; the message names it."""
 
 
-def env(name: str, default=_MISSING, environ=None) -> str:
-    """Return the environment variable ``name``; without a default, a missing one raises ConfigError."""
+class _Missing:
+    """The "no default" marker of ``env`` (None is a meaningful default there)."""
+
+
+_NO_DEFAULT = _Missing()
+
+
+@overload
+def env(name: str, *, environ: Environ | None = None) -> str: ...
+@overload
+def env(name: str, default: str, environ: Environ | None = None) -> str: ...
+@overload
+def env(name: str, default: None, environ: Environ | None = None) -> str | None: ...
+def env(name: str, default: str | None | _Missing = _NO_DEFAULT, environ: Environ | None = None) -> str | None:
+    """Return the environment variable ``name``; without a default, a missing one raises ConfigError.
+
+    An empty value counts as missing (``FOO=`` in an env file means "not set").
+    """
     environ = os.environ if environ is None else environ
     value = environ.get(name)
     if value is None or value == "":
-        if default is _MISSING:
+        if isinstance(default, _Missing):
             raise ConfigError(f"missing required environment variable {name} (see .env.example)")
         return default
     return value
 
 
-def database_url_for(service: str, environ=None) -> str:
+def setting(variable: str, default: Any = MISSING, *, secret: bool = False) -> Any:
+    """Declare a settings field read from the environment variable ``variable``.
+
+    Without ``default`` the variable is required; a ``secret`` stays out of the settings' repr
+    (and so out of logs). Typed ``Any`` so that ``delivery_limit: int = setting("DELIVERY_LIMIT", 5)``
+    type-checks as the annotation says.
+    """
+    if default is MISSING:
+        return field(repr=not secret, metadata={ENV_VARIABLE: variable})
+    return field(default=default, repr=not secret, metadata={ENV_VARIABLE: variable})
+
+
+def database_url_for(service: str, environ: Environ | None = None) -> str:
     """The database URL of one service.
 
     ``<SERVICE>_DATABASE_URL`` wins; else ``DATABASE_URL`` with the database name suffixed by the
@@ -46,57 +90,86 @@ def database_url_for(service: str, environ=None) -> str:
     return f"sqlite:///{var_dir / (service + '.db')}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Settings:
-    """What every process of a service needs; built once in the composition root."""
+    """What every process of a service needs; loaded once in the composition root.
+
+    ``service`` and ``database_url`` come from the service's name (see ``database_url_for``);
+    every other field names its environment variable.
+    """
 
     service: str
     database_url: str
-    amqp_url: str
-    jwt_secret: str
-    exchange: str = "pharmacy.events"
-    dead_letter_exchange: str = "pharmacy.dlx"
-    pharmacy_tz: str = "Asia/Kolkata"
-    default_phone_region: str = "IN"
-    max_json_bytes: int = 1024 * 1024
-    max_upload_bytes: int = 20 * 1024 * 1024
-    token_ttl_seconds: int = 8 * 3600
-    delivery_limit: int = 5
-    prefetch: int = 50
-    log_level: str = "INFO"
-    extra: dict = field(default_factory=dict)
+    jwt_secret: str = setting("JWT_SECRET", secret=True)
+    amqp_url: str = setting("AMQP_URL", DEFAULT_AMQP_URL)
+    exchange: str = setting("EVENTS_EXCHANGE", "pharmacy.events")
+    dead_letter_exchange: str = setting("DEAD_LETTER_EXCHANGE", "pharmacy.dlx")
+    pharmacy_tz: str = setting("PHARMACY_TZ", "Asia/Kolkata")
+    default_phone_region: str = setting("DEFAULT_PHONE_REGION", "IN")
+    max_json_bytes: int = setting("MAX_JSON_BYTES", 1024 * 1024)
+    max_upload_bytes: int = setting("MAX_UPLOAD_BYTES", 20 * 1024 * 1024)
+    token_ttl_seconds: int = setting("TOKEN_TTL_SECONDS", 8 * 3600)
+    delivery_limit: int = setting("DELIVERY_LIMIT", 5)
+    prefetch: int = setting("CONSUMER_PREFETCH", 50)
+    log_level: str = setting("LOG_LEVEL", "INFO")
 
-    def with_overrides(self, **overrides) -> "Settings":
+    def with_overrides(self, **overrides: Any) -> Self:
         """A copy with some fields replaced (tests and the docs-only app use this)."""
         return replace(self, **overrides)
 
 
-def load_settings(service: str, environ=None, **overrides) -> Settings:
-    """Read the settings of ``service`` from the environment; raise ConfigError naming what is missing."""
+@overload
+def load_settings(service: str, environ: Environ | None = None, *, cls: type[SettingsT],
+                  **overrides: Any) -> SettingsT: ...
+@overload
+def load_settings(service: str, environ: Environ | None = None, **overrides: Any) -> Settings: ...
+def load_settings(service: str, environ: Environ | None = None, *, cls: type[Settings] = Settings,
+                  **overrides: Any) -> Settings:
+    """Read the settings of ``service`` (of class ``cls``) from the environment.
+
+    ``overrides`` replace fields without reading their variables. A missing required variable
+    or a value its field's type cannot hold raises ConfigError naming the variable.
+    """
     environ = os.environ if environ is None else environ
-    settings = Settings(
-        service=service,
-        database_url=database_url_for(service, environ),
-        amqp_url=env("AMQP_URL", DEFAULT_AMQP_URL, environ),
-        jwt_secret=env("JWT_SECRET", environ=environ),
-        exchange=env("EVENTS_EXCHANGE", "pharmacy.events", environ),
-        dead_letter_exchange=env("DEAD_LETTER_EXCHANGE", "pharmacy.dlx", environ),
-        pharmacy_tz=env("PHARMACY_TZ", "Asia/Kolkata", environ),
-        default_phone_region=env("DEFAULT_PHONE_REGION", "IN", environ),
-        max_json_bytes=env_int("MAX_JSON_BYTES", 1024 * 1024, environ),
-        max_upload_bytes=env_int("MAX_UPLOAD_BYTES", 20 * 1024 * 1024, environ),
-        token_ttl_seconds=env_int("TOKEN_TTL_SECONDS", 8 * 3600, environ),
-        delivery_limit=env_int("DELIVERY_LIMIT", 5, environ),
-        prefetch=env_int("CONSUMER_PREFETCH", 50, environ),
-        log_level=env("LOG_LEVEL", "INFO", environ),
-    )
-    return settings.with_overrides(**overrides) if overrides else settings
+    values: dict[str, Any] = {"service": service}
+    if "database_url" not in overrides:
+        values["database_url"] = database_url_for(service, environ)
+    types = get_type_hints(cls)
+    for spec in fields(cls):
+        variable = spec.metadata.get(ENV_VARIABLE)
+        if variable is None or spec.name in overrides:
+            continue
+        raw = environ.get(variable)
+        if raw is None or raw == "":
+            if _has_default(spec):
+                continue  # the dataclass default applies
+            raise ConfigError(f"missing required environment variable {variable} (see .env.example)")
+        values[spec.name] = _convert(variable, raw, types[spec.name])
+    values.update(overrides)
+    return cls(**values)
 
 
-def env_int(name: str, default: int, environ=None) -> int:
-    """An integer setting; a value that is not one raises ConfigError naming the variable."""
-    raw = env(name, str(default), environ)
-    try:
-        return int(raw)
-    except ValueError:
-        raise ConfigError(f"environment variable {name} must be an integer, got {raw!r}") from None
+def _has_default(spec: Field[Any]) -> bool:
+    return spec.default is not MISSING or spec.default_factory is not MISSING
+
+
+def _convert(variable: str, raw: str, kind: Any) -> Any:
+    """``raw`` as the field's type; ConfigError naming ``variable`` when it is not one."""
+    if kind is str:
+        return raw
+    if kind is bool:
+        word = raw.strip().lower()
+        if word in _TRUE or word in _FALSE:
+            return word in _TRUE
+        raise ConfigError(f"environment variable {variable} must be true or false, got {raw!r}")
+    if kind is int:
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(f"environment variable {variable} must be an integer, got {raw!r}") from None
+    if kind is float:
+        try:
+            return float(raw)
+        except ValueError:
+            raise ConfigError(f"environment variable {variable} must be a number, got {raw!r}") from None
+    raise TypeError(f"the setting read from {variable} has type {kind!r}; use str, int, float or bool")

@@ -1,7 +1,10 @@
 """Consumer runner: one queue per consuming service, idempotent handlers, ack after commit.
 
-For each message: parse and validate the CloudEvent, then in ONE transaction record it in the
-inbox (``(consumer, source, id)``) and run the handler; ack only after that commit. A failing
+For each message: parse and validate the CloudEvent and load its typed event (``shared.events``),
+then in ONE transaction record it in the inbox (``(consumer, source, id)``) and run the handler;
+ack only after that commit. A handler is ``(session, typed_event, context) -> None``: the
+``EventContext`` carries the envelope's source, id, time and correlation id and the settings a
+handler needs (the pharmacy's time zone), so no handler reads the envelope or the settings itself. A failing
 handler is retried with backoff through the queue (its delivery count grows); when the delivery
 limit is reached the message is dead-lettered with the reason. Messages that can never succeed
 (bad JSON, unknown type, contract violation) are dead-lettered at once. When the service's
@@ -13,22 +16,27 @@ from __future__ import annotations
 import collections
 import logging
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
+from zoneinfo import ZoneInfo
 
 import pika
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session
 
 from .broker import CONNECTION_ERRORS, Backoff, connect, declare_consumer_queues, wait
 from .config import Settings
 from .context import request_id_var
 from .db import unit_of_work
 from .envelope import InvalidEvent, parse_event
+from .events import EVENT_TYPES, Event, EventContext
 from .messaging import MessagingTables
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[["object", dict], None]
+# The event argument is the handler's own event class (``BillCreated`` ...), hence ``Any`` here.
+Handler = Callable[[Session, Any, EventContext], None]
 REASON_HEADER = "x-dead-letter-reason"
 
 
@@ -48,12 +56,16 @@ class ConsumerRunner:
     """Runs the handlers of one consuming service until ``stop`` is set."""
 
     def __init__(self, settings: Settings, session_factory, tables: MessagingTables, consumer: str,
-                 handlers: dict[str, Handler], retry_base: float = 0.25, retry_cap: float = 5.0):
+                 handlers: Mapping[str, Handler], retry_base: float = 0.25, retry_cap: float = 5.0):
+        unknown = sorted(set(handlers) - set(EVENT_TYPES))
+        if unknown:
+            raise ValueError(f"{consumer} has handlers for event types the contract does not know: {unknown}")
         self.settings = settings
         self.session_factory = session_factory
         self.tables = tables
         self.consumer = consumer
         self.handlers = dict(handlers)
+        self.pharmacy_zone = ZoneInfo(settings.pharmacy_tz)
         self.retry_base = retry_base
         self.retry_cap = retry_cap
 
@@ -114,6 +126,7 @@ class ConsumerRunner:
             event = parse_event(delivery.body)
             if event["type"] not in self.handlers:
                 raise InvalidEvent(f"{self.consumer} has no handler for event type {event['type']!r}")
+            self.load(event)  # data the typed event refuses can never succeed either
         except InvalidEvent as exc:
             self._dead_letter(dead_letter_channel, channel, delivery, queue, f"invalid event: {exc}")
             return
@@ -141,15 +154,22 @@ class ConsumerRunner:
             request_id_var.reset(token)
         channel.basic_ack(tag)
 
-    def handle(self, event: dict) -> bool:
-        """Apply one event exactly once; False when the inbox shows it was already applied."""
+    def load(self, event: Mapping[str, Any]) -> tuple[Event, EventContext]:
+        """The typed event of a validated envelope and its handler context; InvalidEvent when it is not one."""
+        cls = EVENT_TYPES.get(event["type"])
+        if cls is None:
+            raise InvalidEvent(f"unknown event type {event['type']!r}")
+        return cls.load(event), EventContext.of(event, self.pharmacy_zone)
+
+    def handle(self, event: dict[str, Any]) -> bool:
+        """Apply one event (a validated envelope) exactly once; False when the inbox shows it was
+        already applied."""
+        typed, context = self.load(event)
         with unit_of_work(self.session_factory) as session:
-            # Handlers that need a setting (e.g. the pharmacy's time zone) read it here.
-            session.info["settings"] = self.settings
             if not self.tables.record_once(session, self.consumer, event):
                 log.info("duplicate event ignored", extra={"event_id": event["id"], "event_type": event["type"]})
                 return False
-            self.handlers[event["type"]](session, event)
+            self.handlers[event["type"]](session, typed, context)
             return True
 
     def _with_database(self, connection, stop: threading.Event, action):

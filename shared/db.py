@@ -1,13 +1,17 @@
 """SQLAlchemy 2.0 engine and unit-of-work helpers shared by every service."""
 from __future__ import annotations
 
+import datetime as dt
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
-from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy import DateTime, create_engine, event, text
+from sqlalchemy.engine import Connection, Dialect, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+from .clock import as_utc
 
 
 def make_engine(url: str, **kwargs) -> Engine:
@@ -63,10 +67,10 @@ def unit_of_work(session_factory: sessionmaker[Session]) -> Iterator[Session]:
         session.close()
 
 
-def dialect_insert(session: Session):
+def dialect_insert(session: Session) -> Callable[..., Any]:
     """The ``insert`` of the session's dialect, which has ``on_conflict_do_nothing``/``_do_update``."""
     from sqlalchemy.dialects import postgresql, sqlite
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    return postgresql.insert if is_postgres(session) else sqlite.insert
 
 
 def escape_like(text: str) -> str:
@@ -74,10 +78,49 @@ def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def is_postgres(session_or_engine) -> bool:
-    """True when the session or engine talks to PostgreSQL (for SKIP LOCKED and ON CONFLICT)."""
-    bind = session_or_engine.get_bind() if isinstance(session_or_engine, Session) else session_or_engine
-    return bind.dialect.name == "postgresql"
+def dialect_of(bind: Session | Connection | Engine) -> Dialect:
+    """The SQL dialect behind a session, connection or engine."""
+    return bind.get_bind().dialect if isinstance(bind, Session) else bind.dialect
+
+
+def is_postgres(bind: Session | Connection | Engine) -> bool:
+    """True when the session, connection or engine talks to PostgreSQL (SKIP LOCKED, COPY, row locks)."""
+    return dialect_of(bind).name == "postgresql"
+
+
+def is_sqlite(bind: Session | Connection | Engine) -> bool:
+    """True when the session, connection or engine talks to SQLite (batch ALTER, no row locks)."""
+    return dialect_of(bind).name == "sqlite"
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """An instant column: aware UTC ``datetime`` in, aware UTC ``datetime`` out, on every database.
+
+    The DDL is ``DateTime(timezone=True)`` (``timestamptz`` on PostgreSQL), so migrations see no
+    change. SQLite keeps no offset, so values are stored as UTC wall time and read back with
+    ``tzinfo=UTC``; PostgreSQL hands back its session's zone, turned into UTC here. A naive value
+    is refused with ``ValueError`` rather than guessed to be UTC: a naive ``datetime`` in the code
+    is a bug (local time? UTC?) that would otherwise be written silently.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, dt.datetime):
+            raise TypeError(f"an instant column takes a datetime, not {type(value).__name__}")
+        instant = as_utc(value)
+        # SQLite would write the wall time of any offset as is; store UTC, without the offset.
+        return instant.replace(tzinfo=None) if dialect.name == "sqlite" else instant
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:  # SQLite: the UTC wall time written by process_bind_param
+            return value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc)
 
 
 def ping(engine: Engine) -> None:

@@ -2,22 +2,28 @@
 
 A consuming service mounts it with
 ``create_service_app(..., blueprints=[..., dead_letters_blueprint(messaging)])``; the gateway
-aggregates ``GET /api/v1/admin/dead-letters`` over the services and forwards replays.
+aggregates ``GET /api/v1/admin/dead-letters`` over the services (with the same query schema)
+and forwards replays. It depends on ``shared.web``'s helpers, never the other way round.
 """
 from __future__ import annotations
+
+from typing import Any
 
 import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import validate
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from .fields import QuerySchema, StrictSchema, UtcDateTime
 from .messaging import MessagingTables
-from .web import MAX_PER_PAGE, require_admin, transaction
+from .web.http import require_admin, transaction
+from .web.paging import MAX_PER_PAGE, count_rows
 
 
 class DeadLetterQuerySchema(QuerySchema):
+    """``?status=archived|replayed|all&page=&per_page=`` (the gateway's overview takes the same)."""
+
     status = ma.fields.String(load_default="archived", validate=validate.OneOf(("archived", "replayed", "all")))
     page = ma.fields.Integer(load_default=1, validate=validate.Range(min=1))
     per_page = ma.fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_PER_PAGE))
@@ -61,14 +67,14 @@ def dead_letters_blueprint(tables: MessagingTables) -> Blueprint:
     class DeadLetters(MethodView):
         @blp.arguments(DeadLetterQuerySchema, location="query")
         @blp.response(200, DeadLetterPageSchema)
-        def get(self, args):
+        def get(self, args: dict[str, Any]) -> dict[str, Any]:
             """Dead letters, newest first (``status=archived`` by default, or ``replayed``/``all``)."""
             require_admin()
             stmt = select(table).order_by(table.c.id.desc())
             if args["status"] != "all":
                 stmt = stmt.where(table.c.status == args["status"])
             with transaction() as session:
-                total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+                total = count_rows(session, stmt)
                 rows = session.execute(stmt.limit(args["per_page"])
                                        .offset((args["page"] - 1) * args["per_page"])).all()
             return {"items": [dict(row._mapping) for row in rows], "page": args["page"],
@@ -78,7 +84,7 @@ def dead_letters_blueprint(tables: MessagingTables) -> Blueprint:
     class Replay(MethodView):
         @blp.arguments(ReplayInSchema)
         @blp.response(200, ReplayResultSchema)
-        def post(self, body):
+        def post(self, body: dict[str, Any]) -> dict[str, int]:
             """Send archived dead letters (all, or the given ``ids``) back to their queues via the outbox."""
             require_admin()
             with transaction() as session:

@@ -7,12 +7,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import uuid
+from collections.abc import Iterator
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import jsonschema
+import jsonschema.validators
+from jsonschema.exceptions import ValidationError
 
 from .context import current_request_id
 
@@ -25,7 +30,7 @@ class InvalidEvent(ValueError):
     """An event that breaks the contract: bad JSON, missing envelope field, unknown type, bad data."""
 
 
-def _json_default(value):
+def _json_default(value: object) -> object:
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, dt.datetime):
@@ -44,7 +49,7 @@ def isoformat_utc(instant: dt.datetime) -> str:
     return instant.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
 
 
-def to_json(payload) -> str:
+def to_json(payload: Any) -> str:
     """Serialize an event or data dict: Decimal as string, dates ISO, instants UTC."""
     return json.dumps(payload, default=_json_default, ensure_ascii=False, separators=(",", ":"))
 
@@ -55,15 +60,41 @@ def known_types() -> list[str]:
 
 
 @lru_cache(maxsize=None)
-def _validator(name: str) -> jsonschema.Draft202012Validator:
+def _ecma_regex(pattern: str) -> re.Pattern[str]:
+    # JSON Schema patterns are ECMA-262: ``$`` ends the text and ``\d`` is an ASCII digit. Python's
+    # ``re`` lets ``$`` match before a trailing newline and ``\d`` match any Unicode digit, so
+    # "+919876543210\n" or Arabic-Indic digits would pass. (Our patterns put ``$`` only at the end.)
+    return re.compile(re.sub(r"(?<!\\)\$$", r"\\Z", pattern), re.ASCII)
+
+
+def _ecma_pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[ValidationError]:
+    if validator.is_type(instance, "string") and not _ecma_regex(pattern).search(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+ContractValidator = jsonschema.validators.extend(jsonschema.Draft202012Validator, {"pattern": _ecma_pattern})
+
+
+def schema_of(name: str) -> dict[str, Any]:
+    """The JSON Schema of an event type's ``data`` (or ``_envelope``); InvalidEvent when there is none."""
     path = SCHEMA_DIR / f"{name}.json"
     if not path.exists():
         raise InvalidEvent(f"unknown event type {name!r}")
-    schema = json.loads(path.read_text())
-    return jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+    schema: dict[str, Any] = json.loads(path.read_text())
+    return schema
 
 
-def _check(validator, instance, what: str) -> None:
+@lru_cache(maxsize=None)
+def _validator(name: str) -> Any:
+    return ContractValidator(schema_of(name), format_checker=jsonschema.FormatChecker())
+
+
+def data_errors(event_type: str, data: Any) -> list[str]:
+    """Why ``data`` breaks the schema of ``event_type`` (empty when it is valid)."""
+    return [error.message for error in _validator(event_type).iter_errors(data)]
+
+
+def _check(validator: Any, instance: Any, what: str) -> None:
     errors = sorted(validator.iter_errors(instance), key=lambda e: list(e.path))
     if errors:
         first = errors[0]
@@ -71,7 +102,7 @@ def _check(validator, instance, what: str) -> None:
         raise InvalidEvent(f"{what} invalid at {where}: {first.message}")
 
 
-def validate_event(event: dict) -> dict:
+def validate_event(event: Any) -> dict[str, Any]:
     """Check envelope and data against the contract; return the event or raise InvalidEvent."""
     if not isinstance(event, dict):
         raise InvalidEvent("event is not a JSON object")
@@ -80,11 +111,11 @@ def validate_event(event: dict) -> dict:
     return event
 
 
-def make_event(event_type: str, data: dict, *, source: str, subject: str | None = None,
+def make_event(event_type: str, data: dict[str, Any], *, source: str, subject: str | None = None,
                correlation_id: str | None = None, event_id: str | None = None,
-               time: dt.datetime | None = None) -> dict:
+               time: dt.datetime | None = None) -> dict[str, Any]:
     """Build and validate a CloudEvent; ``data`` is round-tripped through JSON so it is wire-exact."""
-    event = {
+    event: dict[str, Any] = {
         "specversion": SPECVERSION,
         "id": event_id or str(uuid.uuid4()),
         "source": source,
@@ -101,7 +132,7 @@ def make_event(event_type: str, data: dict, *, source: str, subject: str | None 
     return validate_event(event)
 
 
-def parse_event(body: bytes | str) -> dict:
+def parse_event(body: bytes | str) -> dict[str, Any]:
     """Decode and validate an event received from the broker; raise InvalidEvent when it is not one."""
     try:
         event = json.loads(body)

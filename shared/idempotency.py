@@ -1,11 +1,12 @@
 """``Idempotency-Key`` support: a retried create returns the first result and creates nothing."""
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, UniqueConstraint, insert, select
+from sqlalchemy import Column, Integer, MetaData, String, Table, UniqueConstraint, insert, select
 from sqlalchemy.orm import Session
 
+from .clock import utcnow
+from .db import UTCDateTime
 from .errors import ValidationFailed
-from .messaging import utcnow
 
 MAX_KEY_LENGTH = 200
 
@@ -20,7 +21,7 @@ class IdempotencyKeys:
             Column("scope", String(50), nullable=False),
             Column("key", String(200), nullable=False),
             Column("resource_id", String(64), nullable=False),
-            Column("created_at", DateTime(timezone=True), nullable=False, default=utcnow),
+            Column("created_at", UTCDateTime(), nullable=False, default=utcnow),
             UniqueConstraint("scope", "key", name="uq_idempotency_scope_key"),
         )
 

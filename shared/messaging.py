@@ -5,23 +5,20 @@ tables then live in that service's database and its Alembic migrations.
 """
 from __future__ import annotations
 
-import datetime as dt
 import json
+from typing import Any
 
-from sqlalchemy import (BigInteger, Column, DateTime, Index, Integer, MetaData, String, Table, Text,
+from sqlalchemy import (BigInteger, Column, Index, Integer, MetaData, String, Table, Text,
                         UniqueConstraint, insert, select, update)
 from sqlalchemy.orm import Session
 
-from .db import dialect_insert
+from .clock import utcnow
+from .db import UTCDateTime, dialect_insert, is_postgres
 from .envelope import make_event, to_json
+from .events import Event
 
 PENDING, SENT = "pending", "sent"
 ARCHIVED, REPLAYED = "archived", "replayed"
-
-
-def utcnow() -> dt.datetime:
-    """The current instant, timezone-aware UTC."""
-    return dt.datetime.now(dt.timezone.utc)
 
 
 _id = BigInteger().with_variant(Integer(), "sqlite")
@@ -44,9 +41,9 @@ class MessagingTables:
             Column("status", String(16), nullable=False, default=PENDING),
             Column("attempts", Integer, nullable=False, default=0),
             Column("last_error", Text, nullable=True),
-            Column("created_at", DateTime(timezone=True), nullable=False, default=utcnow),
-            Column("next_attempt_at", DateTime(timezone=True), nullable=False, default=utcnow),
-            Column("sent_at", DateTime(timezone=True), nullable=True),
+            Column("created_at", UTCDateTime(), nullable=False, default=utcnow),
+            Column("next_attempt_at", UTCDateTime(), nullable=False, default=utcnow),
+            Column("sent_at", UTCDateTime(), nullable=True),
             Index("ix_outbox_pending", "status", "next_attempt_at", "id"),
         )
         self.inbox = Table(
@@ -56,7 +53,7 @@ class MessagingTables:
             Column("source", String(200), nullable=False),
             Column("event_id", String(64), nullable=False),
             Column("event_type", String(100), nullable=False),
-            Column("processed_at", DateTime(timezone=True), nullable=False, default=utcnow),
+            Column("processed_at", UTCDateTime(), nullable=False, default=utcnow),
             UniqueConstraint("consumer", "source", "event_id", name="uq_inbox_event"),
         )
         self.dead_letters = Table(
@@ -69,18 +66,25 @@ class MessagingTables:
             Column("body", Text, nullable=False),
             Column("headers", Text, nullable=False, default="{}"),
             Column("status", String(16), nullable=False, default=ARCHIVED),
-            Column("dead_lettered_at", DateTime(timezone=True), nullable=False, default=utcnow),
-            Column("replayed_at", DateTime(timezone=True), nullable=True),
+            Column("dead_lettered_at", UTCDateTime(), nullable=False, default=utcnow),
+            Column("replayed_at", UTCDateTime(), nullable=True),
         )
 
     # -- outbox ---------------------------------------------------------------------------
-    def add_event(self, session: Session, event_type: str, data: dict, subject: str | None = None) -> dict:
-        """Write one event into the outbox inside the caller's transaction; the relay publishes it."""
-        event = make_event(event_type, data, source=self.source, subject=subject)
+    def add_event(self, session: Session, event: Event, subject: str | None = None) -> dict[str, Any]:
+        """Write one typed event into the outbox inside the caller's transaction; the relay publishes it.
+
+        The type (and routing key) is the event class's ``TYPE``; ``subject`` defaults to
+        ``event.subject()``. The envelope is validated against the contract before it is written
+        and returned as it will be sent.
+        """
+        event_type = event.TYPE
+        envelope = make_event(event_type, event.to_data(), source=self.source,
+                              subject=subject if subject is not None else event.subject())
         session.execute(insert(self.outbox).values(
-            event_id=event["id"], event_type=event_type, exchange=None, routing_key=event_type,
-            payload=to_json(event), status=PENDING, attempts=0, created_at=utcnow(), next_attempt_at=utcnow()))
-        return event
+            event_id=envelope["id"], event_type=event_type, exchange=None, routing_key=event_type,
+            payload=to_json(envelope), status=PENDING, attempts=0, created_at=utcnow(), next_attempt_at=utcnow()))
+        return envelope
 
     def pending_count(self, session: Session) -> int:
         """How many outbox rows still wait for the broker's confirm."""
@@ -131,7 +135,7 @@ class MessagingTables:
         stmt = select(table).where(table.c.status == ARCHIVED).order_by(table.c.id)
         if ids:
             stmt = stmt.where(table.c.id.in_(ids))
-        rows = session.execute(stmt.with_for_update() if session.get_bind().dialect.name == "postgresql" else stmt).all()
+        rows = session.execute(stmt.with_for_update() if is_postgres(session) else stmt).all()
         now = utcnow()
         for row in rows:
             session.execute(insert(self.outbox).values(

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any, Literal
 
 from alembic import command
 from alembic.config import Config
@@ -10,6 +11,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from .config import REPO_ROOT, database_url_for
+from .db import UTCDateTime, is_sqlite
 
 SERVICES = ("gateway", "billing", "customers", "contacts", "reminders", "reporting")
 
@@ -52,6 +54,17 @@ def upgrade(service: str, database_url: str | None = None) -> None:
     command.upgrade(alembic_config(service, database_url), "head")
 
 
+def render_item(type_: str, obj: object, autogen_context: Any) -> str | Literal[False]:
+    """Autogenerate writes ``UTCDateTime`` columns as plain ``sa.DateTime(timezone=True)``.
+
+    The decorator only converts values in Python; the DDL is the impl's, and a migration must
+    not import application code that may change after it was written.
+    """
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
 def run_env(target_metadata) -> None:
     """Body of each service's ``migrations/env.py``: run online migrations for its metadata."""
     from alembic import context
@@ -61,7 +74,8 @@ def run_env(target_metadata) -> None:
     engine = create_engine(config.get_main_option("sqlalchemy.url"), poolclass=pool.NullPool)
     with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=target_metadata,
-                          render_as_batch=connection.dialect.name == "sqlite", compare_type=True)
+                          render_as_batch=is_sqlite(connection), compare_type=True,
+                          render_item=render_item)
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()

@@ -5,20 +5,35 @@ import logging
 import os
 import signal
 import threading
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from .config import load_settings
+from .consumer import ConsumerRunner
+from .logs import configure_logging
+from .messaging import MessagingTables
+from .relay import OutboxRelay
+from .runtime import Runtime
 
 from .liveness import touch
 
 log = logging.getLogger(__name__)
 
 
-def run_until_signalled(*loops) -> None:
+class Loop(Protocol):
+    """A background loop: runs until ``stop`` is set."""
+
+    def run(self, stop: threading.Event) -> None: ...
+
+
+def run_until_signalled(*loops: Loop) -> None:
     """Run each ``loop.run(stop)`` in its own thread (each opens its own broker connection).
 
     SIGINT/SIGTERM set the shared stop flag; the loops finish the message in hand and return.
     """
     stop = threading.Event()
 
-    def _stop(signum, _frame):
+    def _stop(signum: int, _frame: object) -> None:
         log.info("stopping", extra={"signal": signum})
         stop.set()
 
@@ -44,19 +59,14 @@ def run_until_signalled(*loops) -> None:
         thread.join(timeout=10)
 
 
-def service_main(service: str, argv: list[str], *, tables, consumer: str | None = None,
-                 handlers: dict | None = None) -> None:
+def service_main(service: str, argv: list[str], *, tables: MessagingTables, consumer: str | None = None,
+                 handlers: Mapping[str, Any] | None = None) -> None:
     """Entry point of a service's background process.
 
     ``argv`` names the loops to run: ``relay``, ``consume`` or both (default: every loop the
     service has), so a small deployment runs one process and a large one scales each apart.
+    Imports no Flask: a worker process carries no web framework.
     """
-    from .config import load_settings
-    from .consumer import ConsumerRunner
-    from .logs import configure_logging
-    from .relay import OutboxRelay
-    from .web import Runtime
-
     settings = load_settings(service)
     configure_logging(f"{service}-{'+'.join(argv) or 'all'}", settings.log_level)
     runtime = Runtime.build(settings)
@@ -64,11 +74,12 @@ def service_main(service: str, argv: list[str], *, tables, consumer: str | None 
     unknown = wanted - {"relay", "consume"}
     if unknown:
         raise SystemExit(f"unknown loop(s) {sorted(unknown)}; use relay and/or consume")
-    loops = []
+    loops: list[Loop] = []
     if "relay" in wanted:
         loops.append(OutboxRelay(settings, runtime.session_factory, tables))
     if "consume" in wanted and handlers:
-        loops.append(ConsumerRunner(settings, runtime.session_factory, tables, consumer or service, handlers))
+        loops.append(ConsumerRunner(settings, runtime.session_factory, tables, consumer or service,
+                                    dict(handlers)))
     if not loops:
         raise SystemExit(f"{service} has nothing to run for {sorted(wanted)}")
     run_until_signalled(*loops)

@@ -24,9 +24,11 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from .broker import CONNECTION_ERRORS, Backoff, connection_parameters, wait
+from .clock import utcnow
 from .config import Settings
+from .db import is_postgres
 from .envelope import CONTENT_TYPE
-from .messaging import PENDING, SENT, MessagingTables, utcnow
+from .messaging import PENDING, SENT, MessagingTables
 
 log = logging.getLogger(__name__)
 DATABASE_ERRORS = (OperationalError, InterfaceError)
@@ -67,7 +69,7 @@ class OutboxRelay:
         table = self.tables.outbox
         session = self.session_factory()
         try:
-            postgres = session.get_bind().dialect.name == "postgresql"
+            postgres = is_postgres(session)
             stmt = (select(table.c.id, table.c.event_id, table.c.event_type, table.c.exchange,
                            table.c.routing_key, table.c.payload, table.c.attempts)
                     .where(table.c.status == PENDING, table.c.next_attempt_at <= utcnow())

@@ -15,26 +15,34 @@ import subprocess
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar, overload
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import pika
 import pytest
 import requests
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import MetaData, create_engine, text
+from sqlalchemy.engine import Engine, make_url
 
 from .auth import Principal, issue_token
-from .config import Settings
+from .config import Settings, SettingsT
+from .db import is_postgres
+from .db import is_postgres
+from .process import Loop
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 DEFAULT_AMQP = "amqp://guest:guest@127.0.0.1:5672/%2F"
 JWT_SECRET = "test-secret-0123456789abcdef0123456789abcdef"
 
+T = TypeVar("T")
 
-def eventually(check, timeout: float = 15.0, interval: float = 0.05, message: str = "condition"):
+
+def eventually(check: Callable[[], T], timeout: float = 15.0, interval: float = 0.05,
+               message: str = "condition") -> T:
     """Poll ``check()`` until it returns a truthy value without raising AssertionError; return it."""
     deadline = time.monotonic() + timeout
-    last_error = None
+    last_error: AssertionError | None = None
     while True:
         try:
             value = check()
@@ -55,7 +63,8 @@ def token_for(role: str = "admin", user_id: int = 1, username: str | None = None
                        secret, ttl)
 
 
-def auth_headers(role: str = "admin", user_id: int = 1, **kwargs) -> dict:
+def auth_headers(role: str = "admin", user_id: int = 1, **kwargs: Any) -> dict[str, str]:
+    """``{"Authorization": "Bearer ..."}`` for a caller of ``role`` (see ``token_for``)."""
     return {"Authorization": f"Bearer {token_for(role, user_id, **kwargs)}"}
 
 
@@ -79,7 +88,7 @@ def _docker_available() -> bool:
 
 
 @pytest.fixture(scope="session")
-def pg_admin_url():
+def pg_admin_url() -> Iterator[str]:
     """URL of a PostgreSQL server where the tests may create databases."""
     url = os.environ.get("TEST_DATABASE_URL", DEFAULT_PG)
     if _reachable_pg(url):
@@ -97,7 +106,7 @@ def pg_admin_url():
 class DatabaseFactory:
     """Creates throw-away databases (migrated for a service) and drops them at the end."""
 
-    def __init__(self, admin_url: str):
+    def __init__(self, admin_url: str) -> None:
         self.admin_url = admin_url
         self.prefix = f"t_{uuid.uuid4().hex[:8]}"
         self.created: list[str] = []
@@ -110,7 +119,7 @@ class DatabaseFactory:
         from .migrations import upgrade
         url = self.url(name)
         upgrade(service, url) if service else self._create_empty(url)
-        self.created.append(make_url(url).database)
+        self.created.append(str(make_url(url).database))
         return url
 
     def _create_empty(self, url: str) -> None:
@@ -126,17 +135,17 @@ class DatabaseFactory:
 
 
 @pytest.fixture(scope="session")
-def databases(pg_admin_url):
+def databases(pg_admin_url: str) -> Iterator[DatabaseFactory]:
     factory = DatabaseFactory(pg_admin_url)
     yield factory
     factory.drop_all()
 
 
-def truncate_all(engine, metadata) -> None:
+def truncate_all(engine: Engine, metadata: MetaData) -> None:
     """Empty every table of a service between tests."""
     names = ", ".join(f'"{t.name}"' for t in reversed(metadata.sorted_tables))
     with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
+        if is_postgres(conn):
             conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
         else:
             for table in reversed(metadata.sorted_tables):
@@ -163,7 +172,7 @@ def _with_vhost(url: str, vhost: str) -> str:
 class VhostAdmin:
     """Adds and deletes virtual hosts through rabbitmqctl or the management API."""
 
-    def __init__(self, amqp_url: str):
+    def __init__(self, amqp_url: str) -> None:
         self.amqp_url = amqp_url
         self.management = os.environ.get("RABBITMQ_MANAGEMENT_URL")
         parts = urlsplit(amqp_url)
@@ -193,7 +202,7 @@ class VhostAdmin:
 
 
 @pytest.fixture(scope="session")
-def amqp_server_url():
+def amqp_server_url() -> Iterator[str]:
     url = os.environ.get("TEST_AMQP_URL", DEFAULT_AMQP)
     if _reachable_amqp(url):
         yield url
@@ -209,7 +218,7 @@ def amqp_server_url():
 
 
 @pytest.fixture(scope="session")
-def amqp_url(amqp_server_url):
+def amqp_url(amqp_server_url: str) -> Iterator[str]:
     """An AMQP URL on a virtual host of this test session's own."""
     admin = VhostAdmin(amqp_server_url)
     vhost = f"test-{uuid.uuid4().hex[:10]}"
@@ -218,14 +227,22 @@ def amqp_url(amqp_server_url):
     admin.delete(vhost)
 
 
-def make_settings(service: str, database_url: str, amqp_url: str, **overrides) -> Settings:
-    """Settings for a service under test."""
-    return Settings(service=service, database_url=database_url, amqp_url=amqp_url, jwt_secret=JWT_SECRET,
-                    **overrides)
+@overload
+def make_settings(service: str, database_url: str, amqp_url: str, *, cls: type[SettingsT],
+                  **overrides: Any) -> SettingsT: ...
+@overload
+def make_settings(service: str, database_url: str, amqp_url: str, **overrides: Any) -> Settings: ...
+def make_settings(service: str, database_url: str, amqp_url: str, *, cls: type[Settings] = Settings,
+                  **overrides: Any) -> Settings:
+    """Settings (of ``cls``, a service's own class where it has one) for a service under test.
+
+    The environment is not read: every field not in ``overrides`` keeps its declared default.
+    """
+    return cls(service=service, database_url=database_url, amqp_url=amqp_url, jwt_secret=JWT_SECRET, **overrides)
 
 
 @contextlib.contextmanager
-def running(*loops):
+def running(*loops: Loop) -> Iterator[threading.Event]:
     """Run relay/consumer loops in threads for the block, then stop them."""
     stop = threading.Event()
     threads = [threading.Thread(target=loop.run, args=(stop,), daemon=True) for loop in loops]
@@ -242,7 +259,7 @@ def running(*loops):
 class Probe:
     """A queue of the test's own bound to some event types, to see what was published."""
 
-    def __init__(self, amqp_url: str, event_types, exchange: str = "pharmacy.events"):
+    def __init__(self, amqp_url: str, event_types: Iterable[str], exchange: str = "pharmacy.events") -> None:
         self.connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
         self.channel = self.connection.channel()
         self.channel.exchange_declare(exchange=exchange, exchange_type="topic", durable=True)
@@ -250,10 +267,10 @@ class Probe:
         for event_type in event_types:
             self.channel.queue_bind(queue=self.queue, exchange=exchange, routing_key=event_type)
 
-    def messages(self, count: int, timeout: float = 15.0) -> list[tuple]:
+    def messages(self, count: int, timeout: float = 15.0) -> list[tuple[pika.BasicProperties, Any]]:
         """Wait for ``count`` messages; return ``(properties, body)`` pairs."""
         import json
-        got = []
+        got: list[tuple[pika.BasicProperties, Any]] = []
         deadline = time.monotonic() + timeout
         while len(got) < count and time.monotonic() < deadline:
             method, properties, body = self.channel.basic_get(self.queue, auto_ack=True)
@@ -270,7 +287,7 @@ class Probe:
 
 
 def publish_raw(amqp_url: str, routing_key: str, body: bytes | str, exchange: str = "pharmacy.events",
-                message_id: str | None = None, headers: dict | None = None) -> None:
+                message_id: str | None = None, headers: dict[str, Any] | None = None) -> None:
     """Publish as an outside integration would (with confirms)."""
     connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
     try:

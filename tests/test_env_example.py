@@ -8,8 +8,8 @@ from .stack import REPO_ROOT
 # Read by the test helpers only, never by a running process.
 TEST_ONLY = {"TEST_DATABASE_URL", "TEST_AMQP_URL", "RABBITMQ_MANAGEMENT_URL", "E2E_SERVICES", "E2E_LOG_LEVEL",
              "E2E_WEB_CONCURRENCY", "HONCHO_PROCESS_NAME", "PORT"}
-READS = re.compile(r"""(?:\benv\(\s*|environ\.get\(\s*|environ\[\s*|getenv\(\s*|_int\(\s*environ,\s*|"""
-                   r"""_float\(\s*environ,\s*)["']([A-Z][A-Z0-9_]+)["']""")
+READS = re.compile(r"""(?:\benv\(\s*|\bsetting\(\s*|environ\.get\(\s*|environ\[\s*|getenv\(\s*|"""
+                   r"""_int\(\s*environ,\s*|_float\(\s*environ,\s*)["']([A-Z][A-Z0-9_]+)["']""")
 
 
 def variables_read_by_the_code() -> dict[str, str]:

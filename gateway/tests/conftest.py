@@ -4,9 +4,10 @@ import pytest
 from werkzeug.serving import make_server
 
 from shared.testing import DEFAULT_AMQP, make_settings, truncate_all
-from shared.web import Runtime
+from shared.runtime import Runtime
 from gateway.app import create_app
 from gateway.models import Base
+from gateway.settings import GatewaySettings
 
 ADMIN_ENV = {"ADMIN_USERNAME": "Root", "ADMIN_PASSWORD": "first-admin-pass"}
 
@@ -66,8 +67,9 @@ def billing_upstream(databases):
 
 
 @pytest.fixture
-def settings(gateway_db):
-    return make_settings("gateway", gateway_db, DEFAULT_AMQP)
+def settings(gateway_db, upstreams):
+    """The gateway's settings, routing billing to its real app and every other service to nowhere."""
+    return make_settings("gateway", gateway_db, DEFAULT_AMQP, cls=GatewaySettings).with_upstreams(upstreams)
 
 
 @pytest.fixture
@@ -86,8 +88,8 @@ def upstreams(billing_upstream):
 
 
 @pytest.fixture
-def app(settings, runtime, upstreams):
-    return create_app(settings, runtime, upstreams=upstreams, environ=ADMIN_ENV)
+def app(settings, runtime):
+    return create_app(settings, runtime, environ=ADMIN_ENV)
 
 
 @pytest.fixture

@@ -6,7 +6,8 @@ from sqlalchemy import select
 
 from shared.dead_letters_api import dead_letters_blueprint
 from shared.testing import DEFAULT_AMQP, auth_headers, make_settings, truncate_all
-from shared.web import Runtime, create_service_app
+from shared.runtime import Runtime
+from shared.web import create_service_app
 from services.billing.models import Base as BillingBase, messaging as billing_messaging
 from gateway.app import create_app
 
@@ -76,10 +77,10 @@ def test_the_blueprint_replays_through_the_outbox(service_client, service):
 
 
 def test_the_gateway_groups_dead_letters_by_service_and_forwards_replays(service_client, service, settings,
-                                                                        runtime, upstreams, admin):
+                                                                        runtime, admin):
     upstream = Upstream(service)
     try:
-        client = create_app(settings, runtime, upstreams={**upstreams, "customers": upstream.url},
+        client = create_app(settings.with_upstreams({"customers": upstream.url}), runtime,
                             environ=ADMIN_ENV).test_client()
         overview = client.get("/api/v1/admin/dead-letters", headers=admin)
         assert overview.status_code == 200, overview.json

@@ -42,10 +42,9 @@ def echo_upstream():
 
 
 @pytest.fixture
-def echo_client(settings, runtime, upstreams, echo_upstream):
-    routed = {**upstreams, "reporting": echo_upstream.url, "contacts": echo_upstream.url}
-    return create_app(settings, runtime, upstreams=routed,
-                      environ={**ADMIN_ENV, "UPSTREAM_READ_TIMEOUT": "0.5"}).test_client()
+def echo_client(settings, runtime, echo_upstream):
+    routed = settings.with_upstreams({"reporting": echo_upstream.url, "contacts": echo_upstream.url})
+    return create_app(routed.with_overrides(upstream_read_timeout=0.5), runtime, environ=ADMIN_ENV).test_client()
 
 
 def sample_path(rule) -> str:

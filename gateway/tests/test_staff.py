@@ -101,26 +101,25 @@ def test_the_last_active_admin_cannot_be_demoted_or_disabled(client, admin):
     assert client.patch(f"/api/v1/staff/{second['id']}", json={"active": False}, headers=ravi).status_code == 409
 
 
-def test_first_admin_is_created_once_from_the_environment(settings, runtime, upstreams):
+def test_first_admin_is_created_once_from_the_environment(settings, runtime):
     env = {"ADMIN_USERNAME": "Owner", "ADMIN_PASSWORD": "owner-pass-1"}
-    create_app(settings, runtime, upstreams=upstreams, environ=env)
-    create_app(settings, runtime, upstreams=upstreams, environ=env)  # a second worker: nothing new
+    create_app(settings, runtime, environ=env)
+    create_app(settings, runtime, environ=env)  # a second worker: nothing new
     # Once an admin exists the variables are not needed.
-    client = create_app(settings, runtime, upstreams=upstreams, environ={}).test_client()
+    client = create_app(settings, runtime, environ={}).test_client()
     assert login(client, "owner", "owner-pass-1").json["user"]["role"] == "admin"
     events = outbox_events(runtime)
     assert [(e["type"], e["data"]["username"], e["data"]["role"]) for e in events] == [
         ("staff.created", "owner", "admin")]
 
 
-def test_missing_admin_variables_fail_fast_naming_them(settings, runtime, upstreams):
+def test_missing_admin_variables_fail_fast_naming_them(settings, runtime):
     with pytest.raises(ConfigError, match="ADMIN_USERNAME"):
-        create_app(settings, runtime, upstreams=upstreams, environ={})
+        create_app(settings, runtime, environ={})
     with pytest.raises(ConfigError, match="ADMIN_PASSWORD"):
-        create_app(settings, runtime, upstreams=upstreams, environ={"ADMIN_USERNAME": "owner"})
+        create_app(settings, runtime, environ={"ADMIN_USERNAME": "owner"})
     with pytest.raises(ConfigError, match="ADMIN_PASSWORD"):
-        create_app(settings, runtime, upstreams=upstreams, environ={"ADMIN_USERNAME": "owner",
-                                                                    "ADMIN_PASSWORD": "short"})
+        create_app(settings, runtime, environ={"ADMIN_USERNAME": "owner", "ADMIN_PASSWORD": "short"})
 
 
 def test_bootstrap_command_creates_the_admin(settings, runtime, monkeypatch, capsys):

@@ -10,6 +10,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared.errors import NotFound, ValidationFailed
+from shared import events
+from shared.events import BillCreated
 
 from .models import Bill, BillItem, idempotency, messaging
 
@@ -91,22 +93,22 @@ def create_bill(session: Session, new: NewBill, created_by: int | None, today: d
             return get_bill(session, int(existing)), False
         raise
     bill.bill_number = f"B{bill.bill_date:%Y%m%d}-{bill.id:06d}"
-    messaging.add_event(session, "bill.created", bill_created_data(bill), subject=f"bills/{bill.id}")
+    messaging.add_event(session, bill_created(bill))
     return bill, True
 
 
-def bill_created_data(bill: Bill) -> dict:
-    """The ``bill.created`` payload (EVENTS.md)."""
-    return {
-        "bill_id": bill.id, "bill_number": bill.bill_number, "bill_date": bill.bill_date,
-        "customer_phone": bill.customer_phone, "customer_name": bill.customer_name,
-        "customer_category": bill.customer_category, "was_contacted_before": bill.was_contacted_before,
-        "visited_no_purchase": bill.visited_no_purchase, "total_amount": bill.total_amount,
-        "items": [{"line_id": item.id, "medicine_name": item.medicine_name, "is_generic": item.is_generic,
-                   "quantity": item.quantity, "amount": item.amount, "duration_days": item.duration_days}
-                  for item in bill.items],
-        "created_by": bill.created_by,
-    }
+def bill_created(bill: Bill) -> BillCreated:
+    """The ``bill.created`` event of a stored bill (EVENTS.md)."""
+    return BillCreated(
+        bill_id=bill.id, bill_number=bill.bill_number, bill_date=bill.bill_date,
+        customer_phone=bill.customer_phone, customer_name=bill.customer_name,
+        customer_category=bill.customer_category, was_contacted_before=bill.was_contacted_before,
+        visited_no_purchase=bill.visited_no_purchase, total_amount=bill.total_amount,
+        items=[events.BillItem(line_id=item.id, medicine_name=item.medicine_name, is_generic=item.is_generic,
+                               quantity=item.quantity, amount=item.amount, duration_days=item.duration_days)
+               for item in bill.items],
+        created_by=bill.created_by,
+    )
 
 
 def get_bill(session: Session, bill_id: int) -> Bill:

@@ -7,9 +7,10 @@ from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from shared.web import current_principal, paginate, pharmacy_today, require_admin, runtime, transaction
+from shared.web import (current_principal, current_settings, paginate, pharmacy_today, require_admin, runtime,
+                        transaction)
 
-from . import domain, uploads
+from . import domain
 from .schemas import (
     ContactDetailSchema,
     ContactPageSchema,
@@ -17,12 +18,12 @@ from .schemas import (
     ContactQuerySchema,
     ContactSchema,
     ConvertInSchema,
-    DueReminderPageSchema,
+    DueFollowUpPageSchema,
     ErrorReportQuerySchema,
+    FollowUpQuerySchema,
+    FollowUpSchema,
     InteractionInSchema,
     InteractionSchema,
-    ReminderQuerySchema,
-    ReminderSchema,
     UploadFileSchema,
     UploadFormSchema,
     UploadPageSchema,
@@ -32,7 +33,10 @@ from .schemas import (
     WhatsappQuerySchema,
     YellowInSchema,
 )
-from .settings import async_upload_bytes
+from .settings import ContactsSettings
+from .uploads import records
+from .uploads.error_report import error_report
+from .uploads.use_case import CREATED, STARTED, receive_upload
 
 # Ids in paths are INTEGER columns: ``<int:...>`` makes a larger one a 404, not a database error.
 blp = Blueprint("contacts", __name__, url_prefix="/contacts", description="Contact lists and their follow-up")
@@ -57,7 +61,7 @@ class Uploads(MethodView):
         """Upload history, newest first (admin)."""
         require_admin()
         with transaction() as session:
-            return paginate(session, uploads.uploads_query(), args["page"], args["per_page"])
+            return paginate(session, records.uploads_query(), args["page"], args["per_page"])
 
     @blp.arguments(UploadFormSchema, location="form")
     @blp.arguments(UploadFileSchema, location="files")
@@ -68,18 +72,18 @@ class Uploads(MethodView):
         """Upload a contact list (admin): CSV, XLSX or XLS with a header row; phones become contacts
         assigned round-robin over the chosen staff. Invalid rows go to the error report."""
         admin = require_admin()
-        settings = runtime().settings
+        settings = current_settings(ContactsSettings)
         file = files["file"]
-        new = uploads.NewUpload(filename=os.path.basename(file.filename or "upload.csv"),
+        new = records.NewUpload(filename=os.path.basename(file.filename or "upload.csv"),
                                 list_name=form.get("list_name"), uploaded_by=admin.id,
                                 assign_to=form.get("assign_to"), file_kind=None, file_bytes=_size(file.stream))
-        upload, outcome = uploads.receive_upload(
+        upload, outcome = receive_upload(
             runtime().session_factory, new, file.stream, settings.default_phone_region,
-            max_bytes=settings.max_upload_bytes, background_above=async_upload_bytes(settings),
+            max_bytes=settings.max_upload_bytes, background_above=settings.async_upload_bytes,
             idempotency_key=request.headers.get("Idempotency-Key"))
-        if outcome == uploads.STARTED:
+        if outcome == STARTED:
             return upload, 202, {"Location": f"/api/v1/contacts/uploads/{upload.id}"}
-        return upload, (201 if outcome == uploads.CREATED else 200)
+        return upload, (201 if outcome == CREATED else 200)
 
 
 @blp.route("/uploads/<int:upload_id>")
@@ -89,7 +93,7 @@ class UploadById(MethodView):
         """One upload with its counts (poll while ``status`` is ``processing``)."""
         require_admin()
         with transaction() as session:
-            return uploads.get_upload(session, upload_id)
+            return records.get_upload(session, upload_id)
 
 
 @blp.route("/uploads/<int:upload_id>/errors")
@@ -104,7 +108,7 @@ class UploadErrors(MethodView):
         """The rejected rows of an upload; cells that a spreadsheet would run as formulas are neutralized."""
         require_admin()
         with transaction() as session:
-            report = uploads.error_report(session, upload_id, args["format"])
+            report = error_report(session, upload_id, args["format"])
         return Response(report.content, mimetype=REPORT_MIMETYPES[report.file_format],
                         headers={"Content-Disposition": f'attachment; filename="{report.filename}"'})
 
@@ -126,7 +130,7 @@ class Contacts(MethodView):
 class ContactById(MethodView):
     @blp.response(200, ContactDetailSchema)
     def get(self, contact_id):
-        """One contact with its interactions (newest first) and follow-up reminders."""
+        """One contact with its interactions (newest first) and follow-ups (``reminders``: the same, deprecated)."""
         with transaction() as session:
             return domain.get_contact(session, contact_id, current_principal(), with_details=True)
 
@@ -145,7 +149,7 @@ class Interactions(MethodView):
     @blp.alt_response(200, schema=InteractionSchema, description="Idempotent replay: the interaction the same key created")
     def post(self, body, contact_id):
         """Log a call, WhatsApp message, visit or email; a pending contact becomes contacted and
-        ``follow_up_at`` schedules a follow-up reminder. Accepts ``Idempotency-Key``."""
+        ``follow_up_at`` schedules a follow-up. Accepts ``Idempotency-Key``."""
         key = request.headers.get("Idempotency-Key")
         with transaction() as session:
             interaction, created = domain.log_interaction(session, contact_id, domain.NewInteraction(**body),
@@ -184,25 +188,56 @@ class WhatsappLink(MethodView):
             return {"url": domain.whatsapp_link(session, contact_id, current_principal(), args["template"])}
 
 
-# -- follow-up reminders -----------------------------------------------------------------------
-@blp.route("/reminders")
-class Reminders(MethodView):
-    @blp.arguments(ReminderQuerySchema, location="query")
-    @blp.response(200, DueReminderPageSchema)
+# -- follow-ups --------------------------------------------------------------------------------
+def _successor(path: str) -> dict[str, str]:
+    # The old /contacts/reminders paths answer as before and say where their successor is (RFC 9745/8594).
+    return {"Deprecation": "true", "Link": f'</api/v1/contacts{path}>; rel="successor-version"'}
+
+
+def _due_follow_ups(args: dict) -> dict:
+    with transaction() as session:
+        page = paginate(session, domain.due_follow_ups_query(current_principal(), args["due_within_days"]),
+                        args["page"], args["per_page"])
+        page["items"] = domain.due_follow_ups(session, page["items"])
+    return page
+
+
+@blp.route("/follow-ups")
+class FollowUps(MethodView):
+    @blp.arguments(FollowUpQuerySchema, location="query")
+    @blp.response(200, DueFollowUpPageSchema)
     def get(self, args):
         """Open follow-ups of the caller's contacts (admins: all) due within ``due_within_days``
         (overdue included), soonest first."""
+        return _due_follow_ups(args)
+
+
+@blp.route("/follow-ups/<int:follow_up_id>/done")
+class FollowUpDone(MethodView):
+    @blp.response(200, FollowUpSchema)
+    def post(self, follow_up_id):
+        """Mark a follow-up done (again: unchanged)."""
         with transaction() as session:
-            page = paginate(session, domain.due_reminders_query(current_principal(), args["due_within_days"]),
-                            args["page"], args["per_page"])
-            page["items"] = domain.due_reminders(session, page["items"])
-        return page
+            return domain.complete_follow_up(session, follow_up_id, current_principal())
+
+
+# Deprecated aliases (API.md's first names), kept until every client uses /contacts/follow-ups.
+@blp.route("/reminders")
+class FollowUpsAlias(MethodView):
+    @blp.doc(deprecated=True)
+    @blp.arguments(FollowUpQuerySchema, location="query")
+    @blp.response(200, DueFollowUpPageSchema)
+    def get(self, args):
+        """Deprecated: use ``GET /contacts/follow-ups`` (same query, same answer)."""
+        return _due_follow_ups(args), 200, _successor("/follow-ups")
 
 
 @blp.route("/reminders/<int:reminder_id>/done")
-class ReminderDone(MethodView):
-    @blp.response(200, ReminderSchema)
+class FollowUpDoneAlias(MethodView):
+    @blp.doc(deprecated=True)
+    @blp.response(200, FollowUpSchema)
     def post(self, reminder_id):
-        """Mark a follow-up done (again: unchanged)."""
+        """Deprecated: use ``POST /contacts/follow-ups/{follow_up_id}/done`` (same answer)."""
         with transaction() as session:
-            return domain.complete_reminder(session, reminder_id, current_principal())
+            follow_up = domain.complete_follow_up(session, reminder_id, current_principal())
+        return follow_up, 200, _successor(f"/follow-ups/{reminder_id}/done")

@@ -1,22 +1,28 @@
 """Contacts use cases: work a contact list (read, edit, interactions, status, follow-ups).
 
-Uploads live in ``uploads.py``; event handlers in ``consumers.py``. Functions take a ``Session``
-and the caller (a ``shared.auth.Principal``); they know nothing of Flask or pika.
+Uploads live in ``uploads/``; the rules other services' events apply (conversions and yellow
+flags from bills, the staff roster, customer links) are at the end, called by the thin handlers of
+``consumers.py``. Functions take a ``Session`` and the caller (a ``shared.auth.Principal``) or the
+typed event; they know nothing of Flask or pika.
 """
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from shared.auth import Principal
-from shared.db import escape_like
+from shared.db import dialect_insert, escape_like
 from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from shared.ids import wire_id
+from shared.events import (BillCreated, ContactConverted, ContactStatusChanged, CustomerUpserted, StaffCreated,
+                           StaffUpdated)
+from shared.ids import id_order, wire_id
 from shared.messaging import utcnow
 from shared.phones import wa_me_digits
 
@@ -27,7 +33,8 @@ from .models import (
     YELLOW,
     ContactInteraction,
     ContactRecord,
-    ContactReminder,
+    CustomerLink,
+    FollowUp,
     StaffMember,
     idempotency,
     messaging,
@@ -62,7 +69,7 @@ def get_contact(session: Session, contact_id: int, viewer: Principal, *, for_upd
     if for_update:
         stmt = stmt.with_for_update()
     if with_details:
-        stmt = stmt.options(selectinload(ContactRecord.interactions), selectinload(ContactRecord.reminders))
+        stmt = stmt.options(selectinload(ContactRecord.interactions), selectinload(ContactRecord.follow_ups))
     contact = session.scalar(stmt)
     if contact is None:
         raise NotFound(f"contact {contact_id} does not exist")
@@ -127,20 +134,21 @@ def change_status(session: Session, contact: ContactRecord, to_status: str, by: 
     if from_status == PENDING and contact.first_contacted_at is None:
         contact.first_contacted_at = at
     contact.updated_at = at
-    messaging.add_event(session, "contact.status_changed", {
-        "contact_id": contact.id, "phone": contact.phone, "from_status": from_status, "to_status": to_status,
-        "changed_at": at, "assigned_to": contact.assigned_to, "by": by,
-    }, subject=f"contacts/{contact.id}")
+    messaging.add_event(session, ContactStatusChanged(
+        contact_id=contact.id, phone=contact.phone, from_status=from_status, to_status=to_status,
+        changed_at=at, assigned_to=contact.assigned_to, by=by))
 
 
 def publish_converted(session: Session, contact: ContactRecord, customer_category: str | None) -> None:
     """``contact.converted`` with the contact's conversion (sent again when a bill corrects it)."""
-    messaging.add_event(session, "contact.converted", {
-        "contact_id": contact.id, "phone": contact.phone, "name": contact.name,
-        "converted_at": contact.converted_at, "conversion_value": contact.conversion_value,
-        "bill_id": wire_id(contact.conversion_bill_id), "assigned_to": contact.assigned_to,
-        "customer_category": customer_category,
-    }, subject=f"contacts/{contact.id}")
+    by_bill = contact.conversion_source == "bill"
+    messaging.add_event(session, ContactConverted(
+        contact_id=contact.id, phone=contact.phone, name=contact.name,
+        converted_at=contact.converted_at, conversion_value=contact.conversion_value,
+        bill_id=wire_id(contact.conversion_bill_id), assigned_to=contact.assigned_to,
+        customer_category=customer_category,
+        # A bill's conversion is dated by the bill, so consumers can rank converting bills alike.
+        bill_date=contact.converted_at if by_bill else None))
 
 
 @dataclass(frozen=True)
@@ -156,7 +164,7 @@ class NewInteraction:
 
 def log_interaction(session: Session, contact_id: int, new: NewInteraction, viewer: Principal,
                     idempotency_key: str | None = None) -> tuple[ContactInteraction, bool]:
-    """Record an interaction; a pending contact becomes contacted; ``follow_up_at`` makes a reminder.
+    """Record an interaction; a pending contact becomes contacted; ``follow_up_at`` makes a follow-up.
 
     Returns ``(interaction, created)``; a retry with the same ``Idempotency-Key`` returns the first
     interaction with ``created=False``.
@@ -183,8 +191,8 @@ def log_interaction(session: Session, contact_id: int, new: NewInteraction, view
     session.add(interaction)
     session.flush()
     if new.follow_up_at is not None:
-        session.add(ContactReminder(contact_id=contact.id, interaction_id=interaction.id, staff_id=viewer.id,
-                                    due_at=new.follow_up_at, note=new.next_action or new.notes, created_at=now))
+        session.add(FollowUp(contact_id=contact.id, interaction_id=interaction.id, staff_id=viewer.id,
+                             due_at=new.follow_up_at, note=new.next_action or new.notes, created_at=now))
     if contact.status == PENDING:
         change_status(session, contact, CONTACTED, viewer.id, now)
     contact.last_interaction_at = now
@@ -225,27 +233,28 @@ def flag_yellow(session: Session, contact_id: int, viewer: Principal, notes: str
     return contact
 
 
-# -- follow-up reminders -----------------------------------------------------------------------
-def due_reminders_query(viewer: Principal, due_within_days: int, now: dt.datetime | None = None):
+# -- follow-ups ------------------------------------------------------------------------------
+def due_follow_ups_query(viewer: Principal, due_within_days: int,
+                         now: dt.datetime | None = None) -> Select[FollowUp]:
     """Open follow-ups due within ``due_within_days`` (overdue included), soonest first, of the
     viewer's contacts (admins: all)."""
     horizon = (now or utcnow()) + dt.timedelta(days=due_within_days)
-    stmt = (select(ContactReminder).join(ContactRecord, ContactRecord.id == ContactReminder.contact_id)
-            .where(ContactReminder.done_at.is_(None), ContactReminder.due_at <= horizon)
-            .order_by(ContactReminder.due_at, ContactReminder.id))
+    stmt = (select(FollowUp).join(ContactRecord, ContactRecord.id == FollowUp.contact_id)
+            .where(FollowUp.done_at.is_(None), FollowUp.due_at <= horizon)
+            .order_by(FollowUp.due_at, FollowUp.id))
     return stmt if viewer.is_admin else stmt.where(ContactRecord.assigned_to == viewer.id)
 
 
-def reminder_contacts(session: Session, reminders) -> dict[int, ContactRecord]:
-    """The contacts of some reminders, by id (one query)."""
-    ids = {r.contact_id for r in reminders}
+def follow_up_contacts(session: Session, follow_ups: Iterable[FollowUp]) -> dict[int, ContactRecord]:
+    """The contacts of some follow-ups, by id (one query)."""
+    ids = {f.contact_id for f in follow_ups}
     if not ids:
         return {}
     return {c.id: c for c in session.scalars(select(ContactRecord).where(ContactRecord.id.in_(ids)))}
 
 
 @dataclass(frozen=True)
-class DueReminder:
+class DueFollowUp:
     """An open follow-up with what staff need to act on it: its contact's name, phone and status."""
 
     id: int
@@ -262,30 +271,30 @@ class DueReminder:
     contact_status: str
 
 
-def due_reminders(session: Session, reminders) -> list[DueReminder]:
-    """``reminders`` (a page of ``due_reminders_query``) each with its contact (one query)."""
-    contacts = reminder_contacts(session, reminders)
-    return [DueReminder(id=r.id, contact_id=r.contact_id, interaction_id=r.interaction_id, staff_id=r.staff_id,
-                        due_at=r.due_at, note=r.note, done_at=r.done_at, done_by=r.done_by,
-                        created_at=r.created_at, contact_name=contacts[r.contact_id].name,
-                        contact_phone=contacts[r.contact_id].phone, contact_status=contacts[r.contact_id].status)
-            for r in reminders]
+def due_follow_ups(session: Session, follow_ups: list[FollowUp]) -> list[DueFollowUp]:
+    """``follow_ups`` (a page of ``due_follow_ups_query``) each with its contact (one query)."""
+    contacts = follow_up_contacts(session, follow_ups)
+    return [DueFollowUp(id=f.id, contact_id=f.contact_id, interaction_id=f.interaction_id, staff_id=f.staff_id,
+                        due_at=f.due_at, note=f.note, done_at=f.done_at, done_by=f.done_by,
+                        created_at=f.created_at, contact_name=contacts[f.contact_id].name,
+                        contact_phone=contacts[f.contact_id].phone, contact_status=contacts[f.contact_id].status)
+            for f in follow_ups]
 
 
-def complete_reminder(session: Session, reminder_id: int, viewer: Principal) -> ContactReminder:
+def complete_follow_up(session: Session, follow_up_id: int, viewer: Principal) -> FollowUp:
     """Mark a follow-up done (again: unchanged)."""
-    stmt = (select(ContactReminder).join(ContactRecord, ContactRecord.id == ContactReminder.contact_id)
-            .where(ContactReminder.id == reminder_id).with_for_update(of=ContactReminder))
+    stmt = (select(FollowUp).join(ContactRecord, ContactRecord.id == FollowUp.contact_id)
+            .where(FollowUp.id == follow_up_id).with_for_update(of=FollowUp))
     if not viewer.is_admin:
         stmt = stmt.where(ContactRecord.assigned_to == viewer.id)
-    reminder = session.scalar(stmt)
-    if reminder is None:
-        raise NotFound(f"reminder {reminder_id} does not exist")
-    if reminder.done_at is None:
-        reminder.done_at = utcnow()
-        reminder.done_by = viewer.id
+    follow_up = session.scalar(stmt)
+    if follow_up is None:
+        raise NotFound(f"follow-up {follow_up_id} does not exist")
+    if follow_up.done_at is None:
+        follow_up.done_at = utcnow()
+        follow_up.done_by = viewer.id
         session.flush()
-    return reminder
+    return follow_up
 
 
 # -- WhatsApp ----------------------------------------------------------------------------------
@@ -294,3 +303,74 @@ def whatsapp_link(session: Session, contact_id: int, viewer: Principal, template
     contact = get_contact(session, contact_id, viewer)
     message = (template or DEFAULT_WHATSAPP_TEMPLATE).replace("{name}", contact.name or "there")
     return f"https://wa.me/{wa_me_digits(contact.phone)}?text={quote(message, safe='')}"
+
+
+# -- other services' events ----------------------------------------------------------------------
+# The runner's inbox makes each event apply once; these rules make the result independent of
+# delivery order (and of replicas, by locking the contact row).
+def _contact_by_phone(session: Session, phone: str) -> ContactRecord | None:
+    # FOR UPDATE: two replicas handling two bills of one phone apply them one after the other.
+    return session.scalar(select(ContactRecord).where(ContactRecord.phone == phone).with_for_update())
+
+
+def bill_order(bill_date: dt.date, bill_id: object) -> tuple[object, ...]:
+    """Which of two converting bills came first: earlier bill date, then lower bill id (numeric ids
+    before textual ones). The first converting bill's date, value and id are the conversion's."""
+    return (bill_date, *id_order("" if bill_id is None else str(bill_id)))
+
+
+def apply_bill(session: Session, bill: BillCreated) -> None:
+    """A bill with ``was_contacted_before`` converts the contact of its phone; a visit without purchase
+    flags it yellow (only from pending/contacted). Converted stays converted; when bills arrive out of
+    order, the earliest bill (date, then id) ends up as the conversion."""
+    contact = _contact_by_phone(session, bill.customer_phone)
+    if contact is None:
+        return
+    by = bill.created_by
+    if bill.visited_no_purchase:
+        if can_change(contact.status, YELLOW):  # pending or contacted; never un-converts
+            change_status(session, contact, YELLOW, by)
+        return
+    if not bill.was_contacted_before:
+        return
+    if contact.status != CONVERTED:
+        change_status(session, contact, CONVERTED, by)
+    elif not (contact.conversion_source == "bill" and contact.converted_at is not None
+              and bill_order(bill.bill_date, bill.bill_id) < bill_order(contact.converted_at,
+                                                                       contact.conversion_bill_id)):
+        return  # a later bill of a converted contact is a purchase, not a conversion
+    # First conversion, or an earlier converting bill that arrived late: it is the conversion.
+    contact.converted_at = bill.bill_date
+    contact.conversion_value = bill.total_amount
+    contact.conversion_bill_id = str(bill.bill_id)
+    contact.conversion_source = "bill"
+    contact.updated_at = utcnow()
+    publish_converted(session, contact, bill.customer_category)
+
+
+def _upsert(session: Session, model: type, values: dict[str, object], key: str,
+            update_when: Callable[[Any], Any] | None = None) -> None:
+    stmt = dialect_insert(session)(model).values(**values)
+    stmt = stmt.on_conflict_do_update(index_elements=[key],
+                                      set_={k: stmt.excluded[k] for k in values if k != key},
+                                      where=update_when(stmt.excluded) if update_when else None)
+    session.execute(stmt)
+
+
+def record_staff_member(session: Session, staff: StaffCreated | StaffUpdated, event_time: dt.datetime) -> None:
+    """``staff.created``/``staff.updated``: upsert the roster row unless a newer event already wrote it."""
+    _upsert(session, StaffMember, {
+        "staff_id": int(staff.staff_id), "username": staff.username, "name": staff.name,
+        "role": staff.role, "active": staff.active, "event_time": event_time,
+    }, "staff_id", update_when=lambda new: StaffMember.event_time <= new.event_time)
+
+
+def link_customer(session: Session, customer: CustomerUpserted) -> None:
+    """Remember the phone's customer and link the contact of that phone, whenever both exist."""
+    customer_id = str(customer.customer_id)
+    _upsert(session, CustomerLink, {"phone": customer.phone, "customer_id": customer_id, "updated_at": utcnow()},
+            "phone")
+    session.execute(update(ContactRecord)
+                    .where(ContactRecord.phone == customer.phone,
+                           (ContactRecord.customer_id.is_(None)) | (ContactRecord.customer_id != customer_id))
+                    .values(customer_id=customer_id, updated_at=utcnow()))

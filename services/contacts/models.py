@@ -1,5 +1,5 @@
 """Contacts' tables: uploads and their rejected rows, contact records with their interactions and
-follow-up reminders, the staff roster (fed by ``staff.*``), customer links (fed by
+follow-ups, the staff roster (fed by ``staff.*``), customer links (fed by
 ``customer.upserted``), plus the outbox/inbox and idempotency keys."""
 from __future__ import annotations
 
@@ -118,8 +118,8 @@ class ContactRecord(Base):
 
     interactions: Mapped[list[ContactInteraction]] = relationship(
         order_by="ContactInteraction.id.desc()", lazy="raise", viewonly=True)
-    reminders: Mapped[list[ContactReminder]] = relationship(
-        order_by="ContactReminder.due_at", lazy="raise", viewonly=True)
+    follow_ups: Mapped[list[FollowUp]] = relationship(
+        order_by="FollowUp.due_at", lazy="raise", viewonly=True)
 
     __table_args__ = (
         # A staff member's list (newest first, by status too), its count answered from the index
@@ -153,10 +153,12 @@ class ContactInteraction(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-class ContactReminder(Base):
-    """A follow-up with a contact, due at a given instant (from an interaction's follow_up_at)."""
+class FollowUp(Base):
+    """A follow-up with a contact, due at a given instant (from an interaction's follow_up_at).
 
-    __tablename__ = "contact_reminders"
+    Not a refill reminder (those belong to the reminders service): hence its own name."""
+
+    __tablename__ = "contact_follow_ups"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contact_records.id", ondelete="CASCADE"), index=True)
@@ -168,7 +170,7 @@ class ContactReminder(Base):
     done_by: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
-    __table_args__ = (Index("ix_contact_reminders_open_due", "done_at", "due_at"),)
+    __table_args__ = (Index("ix_contact_follow_ups_open_due", "done_at", "due_at"),)
 
 
 class StaffMember(Base):

@@ -11,7 +11,7 @@ from shared.ids import MAX_ID, ascii_int, wire_id
 from shared.web import PageArgs, page_schema
 
 from .models import CONTACT_STATUSES, INTERACTION_TYPES, WHATSAPP_STATUSES
-from .uploads import REPORT_FORMATS
+from .uploads.error_report import REPORT_FORMATS
 
 UTC = dt.UTC
 
@@ -113,7 +113,7 @@ class InteractionSchema(ma.Schema):
     created_at = UtcDateTime()
 
 
-class ReminderSchema(ma.Schema):
+class FollowUpSchema(ma.Schema):
     id = ma.fields.Integer()
     contact_id = ma.fields.Integer()
     interaction_id = ma.fields.Integer(allow_none=True)
@@ -125,7 +125,7 @@ class ReminderSchema(ma.Schema):
     created_at = UtcDateTime()
 
 
-class DueReminderSchema(ReminderSchema):
+class DueFollowUpSchema(FollowUpSchema):
     contact_name = ma.fields.String(allow_none=True)
     contact_phone = ma.fields.String()
     contact_status = ma.fields.String()
@@ -151,7 +151,10 @@ class ContactSchema(ma.Schema):
 
 class ContactDetailSchema(ContactSchema):
     interactions = ma.fields.List(ma.fields.Nested(InteractionSchema))
-    reminders = ma.fields.List(ma.fields.Nested(ReminderSchema))
+    follow_ups = ma.fields.List(ma.fields.Nested(FollowUpSchema))
+    # API.md's first name for the same list: kept until every client reads ``follow_ups``.
+    reminders = ma.fields.List(ma.fields.Nested(FollowUpSchema), attribute="follow_ups", dump_only=True,
+                               metadata={"deprecated": True, "description": "the same list as follow_ups"})
 
 
 class ContactQuerySchema(PageArgs, QuerySchema):
@@ -177,7 +180,7 @@ class InteractionInSchema(StrictSchema):
                                               validate=validate.Range(min=0, max=1440))
     call_successful = ma.fields.Boolean(load_default=None, allow_none=True)
     follow_up_at = ma.fields.AwareDateTime(load_default=None, allow_none=True, default_timezone=UTC,
-                                           metadata={"description": "creates a follow-up reminder"})
+                                           metadata={"description": "creates a follow-up"})
 
 
 class ConvertInSchema(StrictSchema):
@@ -189,7 +192,7 @@ class YellowInSchema(StrictSchema):
     notes = Text(load_default=None, allow_none=True, validate=validate.Length(max=5000))
 
 
-class ReminderQuerySchema(PageArgs, QuerySchema):
+class FollowUpQuerySchema(PageArgs, QuerySchema):
     due_within_days = ma.fields.Integer(load_default=7, validate=validate.Range(min=0, max=366))
 
 
@@ -204,4 +207,4 @@ class WhatsappLinkSchema(ma.Schema):
 
 UploadPageSchema = page_schema(UploadSchema)
 ContactPageSchema = page_schema(ContactSchema)
-DueReminderPageSchema = page_schema(DueReminderSchema)
+DueFollowUpPageSchema = page_schema(DueFollowUpSchema)

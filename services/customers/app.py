@@ -1,18 +1,20 @@
 """Customers' app factory."""
 from __future__ import annotations
 
-from shared.config import load_settings
+from flask import Flask
+
+from shared.config import Settings, load_settings
+from shared.dead_letters_api import dead_letters_blueprint
+from shared.runtime import Runtime
 from shared.web import create_service_app
 
+from .api import audit_blp, blp
 from .models import messaging
 
-from .api import audit_blp, blp
 
-
-def create_app(settings=None, runtime=None):
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:
     """The customers API; tests pass their own settings and runtime."""
     settings = settings or load_settings("customers")
-    app, _api = create_service_app("customers", settings, title="Customers", blueprints=[blp, audit_blp],
-                                   runtime_obj=runtime,
-                                   messaging=messaging)
+    app, _api = create_service_app("customers", settings, title="Customers", runtime_obj=runtime,
+                                   blueprints=[blp, audit_blp, dead_letters_blueprint(messaging)])
     return app

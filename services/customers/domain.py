@@ -20,6 +20,7 @@ from shared.auth import Principal
 from shared.context import current_request_id
 from shared.db import dialect_insert, escape_like
 from shared.errors import Conflict, NotFound, ValidationFailed
+from shared.events import BillCreated, ContactConverted, CustomerUpserted, PurchaseRecorded
 from shared.ids import MAX_ID, ascii_int, id_order, stored_id, wire_id
 from shared.messaging import utcnow
 from shared.refills import refill_reminder_date
@@ -64,22 +65,22 @@ def _ensure_locked_customer(session: Session, phone: str, *, name: str | None, c
                            .execution_options(populate_existing=True)).one()
 
 
-def record_bill(session: Session, source: str, bill: dict) -> Customer | None:
-    """Apply a ``bill.created`` (its ``data``) from ``source`` to the buyer's profile and purchases.
+def record_bill(session: Session, source: str, bill: BillCreated) -> Customer | None:
+    """Apply a ``bill.created`` from ``source`` to the buyer's profile and purchases.
 
     The first bill of a phone creates the profile; each later one adds a visit and its total.
     A bill already counted (same source and bill id, whatever the event id) changes nothing and
     returns None.
     """
-    bill_id = stored_id(bill["bill_id"])
-    bill_date = dt.date.fromisoformat(bill["bill_date"])
-    visited_only = bool(bill["visited_no_purchase"])
-    total = Decimal("0.00") if visited_only else Decimal(bill["total_amount"]).quantize(CENTS)
-    name = (bill.get("customer_name") or "").strip() or None
+    bill_id = stored_id(bill.bill_id)
+    bill_date = bill.bill_date
+    visited_only = bill.visited_no_purchase
+    total = Decimal("0.00") if visited_only else bill.total_amount.quantize(CENTS)
+    name = (bill.customer_name or "").strip() or None
     if _bill_counted(session, source, bill_id):
         return None
-    customer = _ensure_locked_customer(session, bill["customer_phone"], name=name,
-                                       category=bill["customer_category"], category_source=BY_BILL)
+    customer = _ensure_locked_customer(session, bill.customer_phone, name=name,
+                                       category=bill.customer_category, category_source=BY_BILL)
     # Checked again under the lock: a replica may have counted it while this one waited.
     counted = session.scalar(dialect_insert(session)(CountedBill.__table__).values(
         customer_id=customer.id, source=source, bill_id=bill_id, bill_date=bill_date, total_amount=total,
@@ -93,7 +94,7 @@ def record_bill(session: Session, source: str, bill: dict) -> Customer | None:
     # delivery order never matters) unless staff set them; a profile made by a conversion takes
     # its first bill's category and name, as if the bill had come first.
     if customer.category_source == BY_CONVERSION or (customer.category_source == BY_BILL and earliest):
-        customer.category = bill["customer_category"]
+        customer.category = bill.customer_category
         customer.category_source = BY_BILL
     if name and (customer.name is None or customer.name_source == BY_CONVERSION
                  or (customer.name_source in (BY_BILL, None) and earliest)):
@@ -106,18 +107,17 @@ def record_bill(session: Session, source: str, bill: dict) -> Customer | None:
 
     purchases = [] if visited_only else [
         CustomerPurchase(customer_id=customer.id, source=source, bill_id=bill_id,
-                         bill_line_id=stored_id(item["line_id"]), purchase_date=bill_date,
-                         medicine_name=item["medicine_name"].strip(), is_generic=item["is_generic"],
-                         quantity=item["quantity"], amount=Decimal(item["amount"]).quantize(CENTS),
-                         duration_days=item["duration_days"],
-                         refill_due_date=refill_due_date(bill_date, item["duration_days"]))
-        for item in bill["items"]]
+                         bill_line_id=stored_id(item.line_id), purchase_date=bill_date,
+                         medicine_name=item.medicine_name.strip(), is_generic=item.is_generic,
+                         quantity=item.quantity, amount=item.amount.quantize(CENTS),
+                         duration_days=item.duration_days,
+                         refill_due_date=refill_due_date(bill_date, item.duration_days))
+        for item in bill.items]
     session.add_all(purchases)
     session.flush()
     publish_customer(session, customer)
     for purchase in purchases:
-        messaging.add_event(session, "purchase.recorded", purchase_recorded_data(purchase),
-                            subject=f"customers/{customer.id}/purchases/{purchase.id}")
+        messaging.add_event(session, purchase_recorded(purchase))
     log.info("bill counted", extra={"customer_id": customer.id, "bill_id": bill_id, "source": source,
                                     "purchases": len(purchases)})
     return customer
@@ -137,16 +137,16 @@ def _bill_counted(session: Session, source: str, bill_id: str) -> bool:
                                                        CountedBill.bill_id == bill_id)) is not None
 
 
-def link_conversion(session: Session, conversion: dict) -> Customer:
-    """Apply a ``contact.converted`` (its ``data``): link the contact record to the profile.
+def link_conversion(session: Session, conversion: ContactConverted) -> Customer:
+    """Apply a ``contact.converted``: link the contact record to the profile.
 
     It may come before the bill that caused it: the profile is then created with no visits (the
     bill counts itself when it arrives, once) and takes that bill's category.
     """
-    name = (conversion.get("name") or "").strip() or None
-    customer = _ensure_locked_customer(session, conversion["phone"], name=name, category=CONTACT_SHEET,
+    name = (conversion.name or "").strip() or None
+    customer = _ensure_locked_customer(session, conversion.phone, name=name, category=CONTACT_SHEET,
                                        category_source=BY_CONVERSION)
-    contact_id = stored_id(conversion["contact_id"])
+    contact_id = stored_id(conversion.contact_id)
     changed = False
     if customer.contact_record_id is None:
         customer.contact_record_id = contact_id
@@ -166,29 +166,30 @@ def link_conversion(session: Session, conversion: dict) -> Customer:
 
 
 # -- events published -----------------------------------------------------------------------
-def customer_upserted_data(customer: Customer) -> dict:
-    """The ``customer.upserted`` payload: identity and counters only, never a medical field."""
-    return {
-        "customer_id": customer.id, "phone": customer.phone, "name": customer.name,
-        "category": customer.category, "first_visit_date": customer.first_visit_date,
-        "last_visit_date": customer.last_visit_date, "total_visits": customer.total_visits,
-        "total_purchases": Decimal(customer.total_purchases).quantize(CENTS),
-        "contact_record_id": wire_id(customer.contact_record_id),
-    }
+def customer_upserted(customer: Customer) -> CustomerUpserted:
+    """The ``customer.upserted`` event: identity and counters only, never a medical field."""
+    return CustomerUpserted(
+        customer_id=customer.id, phone=customer.phone, name=customer.name,
+        category=customer.category, first_visit_date=customer.first_visit_date,
+        last_visit_date=customer.last_visit_date, total_visits=customer.total_visits,
+        total_purchases=Decimal(customer.total_purchases).quantize(CENTS),
+        contact_record_id=wire_id(customer.contact_record_id),
+    )
 
 
-def purchase_recorded_data(purchase: CustomerPurchase) -> dict:
-    return {
-        "purchase_id": purchase.id, "customer_id": purchase.customer_id, "bill_id": wire_id(purchase.bill_id),
-        "purchase_date": purchase.purchase_date, "medicine_name": purchase.medicine_name,
-        "is_generic": purchase.is_generic, "quantity": purchase.quantity, "amount": purchase.amount,
-        "duration_days": purchase.duration_days,
-    }
+def purchase_recorded(purchase: CustomerPurchase) -> PurchaseRecorded:
+    """The ``purchase.recorded`` event of one stored purchase."""
+    return PurchaseRecorded(
+        purchase_id=purchase.id, customer_id=purchase.customer_id, bill_id=wire_id(purchase.bill_id),
+        purchase_date=purchase.purchase_date, medicine_name=purchase.medicine_name,
+        is_generic=purchase.is_generic, quantity=purchase.quantity, amount=purchase.amount,
+        duration_days=purchase.duration_days,
+    )
 
 
 def publish_customer(session: Session, customer: Customer) -> None:
-    messaging.add_event(session, "customer.upserted", customer_upserted_data(customer),
-                        subject=f"customers/{customer.id}")
+    """Publish the profile's current ``customer.upserted``."""
+    messaging.add_event(session, customer_upserted(customer))
 
 
 # -- the audit log --------------------------------------------------------------------------

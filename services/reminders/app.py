@@ -2,20 +2,23 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Callable
+from collections.abc import Callable
 
-from shared.config import load_settings
+from flask import Flask
+
+from shared.config import Settings, load_settings
+from shared.dead_letters_api import dead_letters_blueprint
+from shared.runtime import Runtime
 from shared.web import create_service_app
 
+from .api import blp
 from .models import messaging
 
-from .api import blp
 
-
-def create_app(settings=None, runtime=None, clock: Callable[[], dt.datetime] | None = None):
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
+               clock: Callable[[], dt.datetime] | None = None) -> Flask:
     """The reminders API; tests pass their own settings, runtime and clock (aware UTC "now")."""
     settings = settings or load_settings("reminders")
-    app, _api = create_service_app("reminders", settings, title="Refill reminders", blueprints=[blp],
-                                   runtime_obj=runtime,
-                                   messaging=messaging, clock=clock)
+    app, _api = create_service_app("reminders", settings, title="Refill reminders", runtime_obj=runtime,
+                                   blueprints=[blp, dead_letters_blueprint(messaging)], clock=clock)
     return app

@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 
 from shared.db import dialect_insert
 from shared.errors import Conflict, NotFound
+from shared.events import PurchaseRecorded, RefillReminderCreated, RefillReminderUpdated
 from shared.ids import id_order, wire_id
 from shared.messaging import utcnow
 from shared.phones import wa_me_digits
@@ -140,6 +141,13 @@ class Purchase:
     purchase_date: dt.date
     duration_days: int | None
 
+    @classmethod
+    def recorded(cls, source: str, event: PurchaseRecorded) -> Purchase:
+        """The purchase a ``purchase.recorded`` from ``source`` reports (ids kept as text)."""
+        return cls(source=source, purchase_id=str(event.purchase_id), customer_id=str(event.customer_id),
+                   medicine_name=event.medicine_name, purchase_date=event.purchase_date,
+                   duration_days=event.duration_days)
+
 
 def record_purchase(session: Session, purchase: Purchase, now: dt.datetime | None = None) -> RefillReminder | None:
     """Apply one purchase: close older reminders of the medicine and open (or file) its own."""
@@ -171,10 +179,10 @@ def record_purchase(session: Session, purchase: Purchase, now: dt.datetime | Non
         status=OPEN, responded=False, created_at=now, updated_at=now)
     session.add(reminder)
     session.flush()
-    messaging.add_event(session, "refill_reminder.created", {
-        "reminder_id": reminder.id, "customer_id": wire_id(reminder.customer_id),
-        "purchase_id": wire_id(reminder.purchase_id), "medicine_name": reminder.medicine_name,
-        "reminder_date": reminder.reminder_date}, subject=_subject(reminder))
+    messaging.add_event(session, RefillReminderCreated(
+        reminder_id=reminder.id, customer_id=wire_id(reminder.customer_id),
+        purchase_id=wire_id(reminder.purchase_id), medicine_name=reminder.medicine_name,
+        reminder_date=reminder.reminder_date))
     if decision.closed_by is not None:
         # An older purchase arrived after a newer one: its refill was already bought.
         _close(reminder, decision.closed_by, now)
@@ -189,16 +197,12 @@ def _close(reminder: RefillReminder, closed_by_purchase_id: str | None, now: dt.
     reminder.updated_at = now
 
 
-def _subject(reminder: RefillReminder) -> str:
-    return f"refill_reminders/{reminder.id}"
-
-
 def _publish_updated(session: Session, reminder: RefillReminder, by) -> None:
     session.flush()
-    messaging.add_event(session, "refill_reminder.updated", {
-        "reminder_id": reminder.id, "status": reminder.status, "whatsapp_sent_at": reminder.whatsapp_sent_at,
-        "call_made_at": reminder.call_made_at, "responded": reminder.responded,
-        "purchased_at": reminder.purchased_at, "by": by}, subject=_subject(reminder))
+    messaging.add_event(session, RefillReminderUpdated(
+        reminder_id=reminder.id, status=reminder.status, whatsapp_sent_at=reminder.whatsapp_sent_at,
+        call_made_at=reminder.call_made_at, responded=reminder.responded,
+        purchased_at=reminder.purchased_at, by=by))
 
 
 # -- reading ------------------------------------------------------------------------------

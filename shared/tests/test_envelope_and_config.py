@@ -2,9 +2,11 @@
 import datetime as dt
 from decimal import Decimal
 
+from dataclasses import FrozenInstanceError, dataclass
+
 import pytest
 
-from shared.config import ConfigError, database_url_for, load_settings
+from shared.config import ConfigError, Settings, database_url_for, load_settings, setting
 from shared.envelope import InvalidEvent, known_types, make_event, parse_event, to_json
 
 BILL = {"bill_id": 1, "bill_number": "B1", "bill_date": dt.date(2026, 2, 1), "customer_phone": "+919876543210",
@@ -72,3 +74,67 @@ def test_instants_in_the_contract_are_checked():
         make_event("contact.status_changed", {"contact_id": 1, "phone": "+919876543210", "from_status": "pending",
                                               "to_status": "contacted", "changed_at": "soon", "assigned_to": 2,
                                               "by": 2}, source="/services/contacts")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ToySettings(Settings):
+    """A service's own settings, declared the way contacts and the gateway declare theirs."""
+
+    batch_size: int = setting("TOY_BATCH_SIZE", 100)
+    timeout: float = setting("TOY_TIMEOUT", 1.5)
+    dry_run: bool = setting("TOY_DRY_RUN", False)
+    label: str = setting("TOY_LABEL", "toy")
+    api_key: str = setting("TOY_API_KEY", secret=True)
+
+
+TOY_ENV = {"JWT_SECRET": "s", "TOY_API_KEY": "k"}
+
+
+def test_common_settings_come_from_their_variables_or_defaults():
+    settings = load_settings("billing", environ={"JWT_SECRET": "s", "PHARMACY_TZ": "Europe/Paris",
+                                                 "DELIVERY_LIMIT": "7", "MAX_JSON_BYTES": ""})
+    assert type(settings) is Settings and settings.service == "billing"
+    assert settings.pharmacy_tz == "Europe/Paris" and settings.delivery_limit == 7
+    assert settings.max_json_bytes == 1024 * 1024  # an empty variable is an unset one
+    assert settings.amqp_url == "amqp://guest:guest@127.0.0.1:5672/%2F" and settings.prefetch == 50
+    with pytest.raises(FrozenInstanceError):
+        settings.delivery_limit = 1  # type: ignore[misc]
+
+
+def test_a_service_subclass_is_loaded_the_same_way_converted_by_annotation():
+    defaults = load_settings("toy", environ=TOY_ENV, cls=ToySettings)
+    assert (defaults.batch_size, defaults.timeout, defaults.dry_run, defaults.label) == (100, 1.5, False, "toy")
+    loaded = load_settings("toy", cls=ToySettings, environ={**TOY_ENV, "TOY_BATCH_SIZE": "5", "TOY_TIMEOUT": "0.25",
+                                                            "TOY_DRY_RUN": "Yes", "TOY_LABEL": "x"})
+    assert isinstance(loaded, ToySettings) and loaded.jwt_secret == "s"
+    assert (loaded.batch_size, loaded.timeout, loaded.dry_run, loaded.label) == (5, 0.25, True, "x")
+    assert load_settings("toy", cls=ToySettings, environ={**TOY_ENV, "TOY_DRY_RUN": "0"}).dry_run is False
+
+
+@pytest.mark.parametrize("variable, value, message", [
+    ("TOY_BATCH_SIZE", "lots", "TOY_BATCH_SIZE must be an integer"),
+    ("TOY_TIMEOUT", "soon", "TOY_TIMEOUT must be a number"),
+    ("TOY_DRY_RUN", "maybe", "TOY_DRY_RUN must be true or false"),
+])
+def test_a_bad_value_names_its_variable(variable, value, message):
+    with pytest.raises(ConfigError, match=message):
+        load_settings("toy", cls=ToySettings, environ={**TOY_ENV, variable: value})
+
+
+def test_a_required_setting_of_a_subclass_is_named_and_overrides_skip_the_environment():
+    with pytest.raises(ConfigError, match="TOY_API_KEY"):
+        load_settings("toy", cls=ToySettings, environ={"JWT_SECRET": "s"})
+    settings = load_settings("toy", cls=ToySettings, environ={"TOY_BATCH_SIZE": "bad"}, jwt_secret="j",
+                             api_key="k", batch_size=3, database_url="sqlite://")
+    assert (settings.batch_size, settings.database_url, settings.jwt_secret) == (3, "sqlite://", "j")
+
+
+def test_secrets_stay_out_of_the_repr():
+    settings = load_settings("toy", cls=ToySettings, environ={"JWT_SECRET": "jwt-value", "TOY_API_KEY": "key-value"})
+    assert "jwt-value" not in repr(settings) and "key-value" not in repr(settings)
+    assert "batch_size=100" in repr(settings)
+
+
+def test_the_database_url_rules_apply_to_every_settings_class():
+    settings = load_settings("toy", cls=ToySettings, environ={**TOY_ENV, "DATABASE_URL": "postgresql://h/pharmacy"})
+    assert settings.database_url == "postgresql://h/pharmacy_toy"

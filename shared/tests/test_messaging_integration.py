@@ -15,6 +15,7 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, s
 from shared.consumer import ConsumerRunner
 from shared.db import make_engine, make_session_factory, unit_of_work
 from shared.envelope import make_event, to_json
+from shared.events import BillCreated
 from shared.messaging import MessagingTables
 from shared.relay import OutboxRelay
 from shared.testing import Probe, eventually, make_settings, publish_raw, running, truncate_all
@@ -29,11 +30,11 @@ BILL = {"bill_number": "B1", "bill_date": "2026-02-01", "customer_phone": "+9198
         "total_amount": "10.00", "items": [], "created_by": None}
 
 
-def record_bill(session, event):
-    session.execute(insert(effects).values(bill_id=event["data"]["bill_id"], phone=event["data"]["customer_phone"]))
+def record_bill(session, bill, context):
+    session.execute(insert(effects).values(bill_id=bill.bill_id, phone=bill.customer_phone))
 
 
-def failing(session, event):
+def failing(session, bill, context):
     raise RuntimeError("bug in handler")
 
 
@@ -149,7 +150,7 @@ def test_two_relays_publish_every_event_once(toy, amqp_url):
     try:
         with unit_of_work(sessions) as session:
             for n in range(400):
-                tables.add_event(session, "bill.created", {**BILL, "bill_id": 1000 + n})
+                tables.add_event(session, BillCreated.load({**BILL, "bill_id": 1000 + n}))
         with running(OutboxRelay(settings, sessions, tables, batch_size=50),
                      OutboxRelay(settings, sessions, tables, batch_size=50)):
             received = probe.messages(400, timeout=30)
@@ -198,7 +199,7 @@ def test_relay_dropped_mid_batch_republishes_and_leaves_nothing_pending(toy, amq
     channel.queue_bind(queue=sink, exchange="pharmacy.events", routing_key="bill.created")
     connection.close()
     with unit_of_work(sessions) as session:
-        expected = {tables.add_event(session, "bill.created", {**BILL, "bill_id": 5000 + n})["id"]
+        expected = {tables.add_event(session, BillCreated.load({**BILL, "bill_id": 5000 + n}))["id"]
                     for n in range(3000)}
     with running(OutboxRelay(settings, sessions, tables, batch_size=500)):
         eventually(lambda: pending(sessions) < 3000, message="publishing started")

@@ -1,7 +1,7 @@
 import pytest
 
 from shared.testing import make_settings, truncate_all
-from shared.web import Runtime
+from shared.runtime import Runtime
 from services.billing.app import create_app
 from services.billing.models import Base
 

@@ -3,10 +3,11 @@ import pytest
 from services.contacts.app import create_app
 from services.contacts.consumers import HANDLERS
 from services.contacts.models import Base, messaging
+from services.contacts.settings import ContactsSettings
 from shared.consumer import ConsumerRunner
 from shared.envelope import make_event
 from shared.testing import make_settings, truncate_all
-from shared.web import Runtime
+from shared.runtime import Runtime
 
 STAFF_IDS = (11, 12, 13)
 
@@ -18,7 +19,7 @@ def contacts_db(databases):
 
 @pytest.fixture
 def settings(contacts_db, amqp_url):
-    return make_settings("contacts", contacts_db, amqp_url, extra={"async_upload_bytes": 2 * 1024 * 1024})
+    return make_settings("contacts", contacts_db, amqp_url, cls=ContactsSettings, async_upload_bytes=2 * 1024 * 1024)
 
 
 @pytest.fixture

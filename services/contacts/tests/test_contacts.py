@@ -92,8 +92,8 @@ def test_interaction_with_all_fields_contacts_a_pending_contact_and_schedules_a_
     detail = client.get(f"{CONTACTS}/{contact['id']}", headers=ALICE).json
     assert detail["status"] == "contacted" and detail["last_interaction_at"] and detail["first_contacted_at"]
     assert [i["id"] for i in detail["interactions"]] == [created["id"]]
-    [reminder] = detail["reminders"]
-    assert reminder["note"] == "Share price list" and reminder["done_at"] is None
+    [follow_up] = detail["follow_ups"]
+    assert follow_up["note"] == "Share price list" and follow_up["done_at"] is None
     [changed] = events(runtime, "contact.status_changed")
     assert (changed["from_status"], changed["to_status"], changed["by"], changed["assigned_to"]) == \
         ("pending", "contacted", 11, 11)
@@ -114,7 +114,7 @@ def test_interaction_retry_with_the_same_idempotency_key_logs_once(client, conta
     again = client.post(f"{CONTACTS}/{contact['id']}/interactions", json=body, headers=headers)
     assert first.status_code == 201 and again.status_code == 200 and again.json == first.json
     detail = client.get(f"{CONTACTS}/{contact['id']}", headers=ALICE).json
-    assert len(detail["interactions"]) == 1 and len(detail["reminders"]) == 1
+    assert len(detail["interactions"]) == 1 and len(detail["follow_ups"]) == 1
 
 
 @pytest.mark.parametrize("body", [
@@ -197,7 +197,7 @@ def test_patch_edits_and_admin_reassignment(client, contacts):
     assert client.get(f"{CONTACTS}/{contact['id']}", headers=BOB).status_code == 200
 
 
-def test_follow_up_reminders_due_list_and_done(client, contacts):
+def test_follow_ups_due_list_and_done(client, contacts):
     now = dt.datetime.now(dt.UTC)
     mine_a, mine_b = contacts[11]
     theirs = contacts[12][0]
@@ -210,23 +210,43 @@ def test_follow_up_reminders_due_list_and_done(client, contacts):
     log(mine_b, ALICE, -1, "overdue")
     log(mine_a, ALICE, 10, "later")
     log(theirs, BOB, 1, "bob's")
-    due = client.get(f"{CONTACTS}/reminders?due_within_days=7", headers=ALICE).json
+    due = client.get(f"{CONTACTS}/follow-ups?due_within_days=7", headers=ALICE).json
     assert [r["note"] for r in due["items"]] == ["overdue", "tomorrow"]
     assert due["items"][0]["contact_phone"] == mine_b["phone"] and due["items"][0]["contact_name"] == mine_b["name"]
-    assert [r["note"] for r in client.get(f"{CONTACTS}/reminders?due_within_days=30", headers=ALICE).json["items"]] \
+    assert [r["note"] for r in client.get(f"{CONTACTS}/follow-ups?due_within_days=30", headers=ALICE).json["items"]] \
         == ["overdue", "tomorrow", "later"]
-    assert client.get(f"{CONTACTS}/reminders?due_within_days=0", headers=ALICE).json["total"] == 1
-    assert client.get(f"{CONTACTS}/reminders", headers=ADMIN).json["total"] == 3
-    assert client.get(f"{CONTACTS}/reminders?due_within_days=-1", headers=ALICE).status_code == 422
+    assert client.get(f"{CONTACTS}/follow-ups?due_within_days=0", headers=ALICE).json["total"] == 1
+    assert client.get(f"{CONTACTS}/follow-ups", headers=ADMIN).json["total"] == 3
+    assert client.get(f"{CONTACTS}/follow-ups?due_within_days=-1", headers=ALICE).status_code == 422
     overdue = due["items"][0]
-    bobs = client.get(f"{CONTACTS}/reminders", headers=BOB).json["items"][0]
-    assert client.post(f"{CONTACTS}/reminders/{bobs['id']}/done", headers=ALICE).status_code == 404
-    done = client.post(f"{CONTACTS}/reminders/{overdue['id']}/done", headers=ALICE)
+    bobs = client.get(f"{CONTACTS}/follow-ups", headers=BOB).json["items"][0]
+    assert client.post(f"{CONTACTS}/follow-ups/{bobs['id']}/done", headers=ALICE).status_code == 404
+    done = client.post(f"{CONTACTS}/follow-ups/{overdue['id']}/done", headers=ALICE)
     assert done.status_code == 200 and done.json["done_at"] and done.json["done_by"] == 11
-    again = client.post(f"{CONTACTS}/reminders/{overdue['id']}/done", headers=ALICE)
+    again = client.post(f"{CONTACTS}/follow-ups/{overdue['id']}/done", headers=ALICE)
     assert again.status_code == 200 and again.json["done_at"] == done.json["done_at"]
-    assert [r["note"] for r in client.get(f"{CONTACTS}/reminders", headers=ALICE).json["items"]] == ["tomorrow"]
+    assert [r["note"] for r in client.get(f"{CONTACTS}/follow-ups", headers=ALICE).json["items"]] == ["tomorrow"]
+    assert client.post(f"{CONTACTS}/follow-ups/999999/done", headers=ALICE).status_code == 404
+
+
+def test_the_old_reminders_paths_still_answer_as_deprecated_aliases(client, contacts):
+    contact = contacts[11][0]
+    due = (dt.datetime.now(dt.UTC) + dt.timedelta(days=2)).isoformat()
+    body = {"type": "call", "next_action": "call back", "follow_up_at": due}
+    assert client.post(f"{CONTACTS}/{contact['id']}/interactions", json=body, headers=ALICE).status_code == 201
+    old = client.get(f"{CONTACTS}/reminders?due_within_days=7", headers=ALICE)
+    new = client.get(f"{CONTACTS}/follow-ups?due_within_days=7", headers=ALICE)
+    assert old.status_code == 200 and old.json == new.json and [r["note"] for r in old.json["items"]] == ["call back"]
+    assert old.headers["Deprecation"] == "true" and "/api/v1/contacts/follow-ups" in old.headers["Link"]
+    assert "Deprecation" not in new.headers
+    follow_up_id = new.json["items"][0]["id"]
+    done = client.post(f"{CONTACTS}/reminders/{follow_up_id}/done", headers=ALICE)
+    assert done.status_code == 200 and done.json["done_by"] == 11 and done.headers["Deprecation"] == "true"
+    assert client.post(f"{CONTACTS}/follow-ups/{follow_up_id}/done", headers=ALICE).json == done.json
+    assert client.get(f"{CONTACTS}/reminders", headers=ALICE).json["total"] == 0
     assert client.post(f"{CONTACTS}/reminders/999999/done", headers=ALICE).status_code == 404
+    detail = client.get(f"{CONTACTS}/{contact['id']}", headers=ALICE).json
+    assert detail["reminders"] == detail["follow_ups"] and detail["follow_ups"][0]["done_at"]
 
 
 def test_whatsapp_link(client, contacts):
@@ -248,7 +268,8 @@ def test_unknown_contact_is_404(client, staff):
     assert client.get(f"{CONTACTS}/uploads/424242/errors", headers=ADMIN).status_code == 404
     # Ids beyond the INTEGER columns' range are unknown too (they used to be a database error, 500).
     for method, path in [("get", "/2147483648"), ("get", "/99999999999999999999"), ("post", "/99999999999/convert"),
-                         ("get", "/uploads/99999999999"), ("post", "/reminders/99999999999/done")]:
+                         ("get", "/uploads/99999999999"), ("post", "/follow-ups/99999999999/done"),
+                         ("post", "/reminders/99999999999/done")]:
         response = getattr(client, method)(f"{CONTACTS}{path}", json={} if method == "post" else None, headers=ADMIN)
         assert response.status_code == 404 and response.mimetype == "application/problem+json", path
 
@@ -278,9 +299,17 @@ def test_openapi_documents_every_route_and_the_upload_form(client):
     spec = client.get("/openapi.json").json
     assert {"/api/v1/contacts", "/api/v1/contacts/{contact_id}", "/api/v1/contacts/uploads",
             "/api/v1/contacts/uploads/{upload_id}/errors", "/api/v1/contacts/reminders",
+            "/api/v1/contacts/follow-ups", "/api/v1/contacts/follow-ups/{follow_up_id}/done",
             "/api/v1/contacts/{contact_id}/whatsapp-link"} <= set(spec["paths"])
     upload_form = spec["components"]["schemas"]["UploadFile"]["properties"]
     assert {"file", "list_name", "assign_to"} <= set(upload_form)
+    paths = spec["paths"]
+    assert paths["/api/v1/contacts/reminders"]["get"]["deprecated"] is True
+    assert paths["/api/v1/contacts/reminders/{reminder_id}/done"]["post"]["deprecated"] is True
+    assert "deprecated" not in paths["/api/v1/contacts/follow-ups"]["get"]
+    assert "deprecated" not in paths["/api/v1/contacts/follow-ups/{follow_up_id}/done"]["post"]
+    detail = spec["components"]["schemas"]["ContactDetail"]["properties"]
+    assert "follow_ups" in detail and detail["reminders"]["deprecated"] is True
 
 
 @pytest.mark.parametrize("bill_id, shown", [("²", "²"), ("١٢", "١٢"), ("007", "007"), ("42", 42)])

@@ -8,7 +8,8 @@ import random
 import pytest
 from sqlalchemy import select
 
-from services.contacts.consumers import HANDLERS, bill_order
+from services.contacts.consumers import HANDLERS
+from services.contacts.domain import bill_order
 from services.contacts.models import ContactRecord, StaffMember, messaging
 from shared.consumer import ConsumerRunner
 from shared.envelope import make_event, to_json, validate_event
@@ -71,7 +72,9 @@ def test_bill_with_was_contacted_before_converts_the_contact(runtime, contacts, 
     validate_event(event)
     assert event["data"] == {"contact_id": converted.id, "phone": PHONE_A, "name": "Asha",
                              "converted_at": "2026-02-03", "conversion_value": "1234.50", "bill_id": 501,
-                             "assigned_to": converted.assigned_to, "customer_category": "regular_branded"}
+                             "assigned_to": converted.assigned_to, "customer_category": "regular_branded",
+                             # EVENTS.md's optional field: every consumer ranks converting bills alike
+                             "bill_date": "2026-02-03"}
     [changed] = outbox(runtime, "contact.status_changed")
     assert (changed["data"]["from_status"], changed["data"]["to_status"], changed["data"]["by"]) == \
         ("pending", "converted", 11)

@@ -247,7 +247,7 @@ def big_csv(rows: int) -> bytes:
 
 
 def test_large_upload_answers_202_and_shows_progress_until_completed(app_for, runtime, staff):
-    client = app_for(extra={"async_upload_bytes": 10_000})
+    client = app_for(async_upload_bytes=10_000)
     content = big_csv(30_000)
     response = upload(client, "big.csv", content, list_name="big")
     assert response.status_code == 202, response.json
@@ -274,8 +274,8 @@ def test_large_upload_answers_202_and_shows_progress_until_completed(app_for, ru
 
 
 def test_failed_background_import_leaves_no_contacts(app_for, runtime, staff, monkeypatch):
-    from services.contacts import uploads
-    real = uploads._CopyWriter.add_contacts
+    from services.contacts.uploads import writers
+    real = writers.CopyWriter.add_contacts
     calls = []
 
     def failing(self, contacts):
@@ -284,8 +284,8 @@ def test_failed_background_import_leaves_no_contacts(app_for, runtime, staff, mo
             raise RuntimeError("disk full")
         return real(self, contacts)
 
-    monkeypatch.setattr(uploads._CopyWriter, "add_contacts", failing)
-    client = app_for(extra={"async_upload_bytes": 10_000})
+    monkeypatch.setattr(writers.CopyWriter, "add_contacts", failing)
+    client = app_for(async_upload_bytes=10_000)
     response = upload(client, "big.csv", big_csv(20_000))
     assert response.status_code == 202
     final = eventually(lambda: (s := client.get(response.headers["Location"], headers=ADMIN).json)["status"]
@@ -296,13 +296,14 @@ def test_failed_background_import_leaves_no_contacts(app_for, runtime, staff, mo
 
 
 def test_progress_is_reported_per_batch(runtime, staff):
-    from services.contacts import uploads
     from services.contacts.importing import read_contact_list
+    from services.contacts.uploads.importer import import_contacts
+    from services.contacts.uploads.records import NewUpload, create_upload
     seen = []
     with runtime.session_factory() as session:
-        upload_row = uploads.create_upload(session, uploads.NewUpload("big.csv", None, 1, None, "csv", 1))
-        uploads.import_contacts(session, upload_row, read_contact_list(io.BytesIO(big_csv(2500)), "big.csv"),
-                                [11, 12, 13], batch_rows=1000, progress=seen.append)
+        upload_row = create_upload(session, NewUpload("big.csv", None, 1, None, "csv", 1))
+        import_contacts(session, upload_row, read_contact_list(io.BytesIO(big_csv(2500)), "big.csv"),
+                        [11, 12, 13], batch_rows=1000, progress=seen.append)
         session.rollback()
     assert seen == [1000, 2000, 2500]
     assert contact_phones(runtime) == set()  # rolled back: nothing half-written
@@ -331,9 +332,9 @@ def test_concurrent_uploads_of_overlapping_lists_store_each_phone_once(app_for, 
 def test_an_upload_whose_import_died_is_shown_failed(client, runtime, staff):
     import datetime as dt
 
-    from services.contacts import uploads
+    from services.contacts.uploads.records import NewUpload, create_upload
     with runtime.session_factory() as session:
-        stuck = uploads.create_upload(session, uploads.NewUpload("big.csv", None, 1, None, "csv", 10))
+        stuck = create_upload(session, NewUpload("big.csv", None, 1, None, "csv", 10))
         stuck.heartbeat_at = stuck.heartbeat_at - dt.timedelta(minutes=10)
         session.commit()
         stuck_id = stuck.id
@@ -343,7 +344,7 @@ def test_an_upload_whose_import_died_is_shown_failed(client, runtime, staff):
 
 @pytest.mark.parametrize("filename", ["contacts.xlsx", "contacts.xls"])
 def test_spreadsheets_import_in_the_background_too(app_for, runtime, staff, filename):
-    client = app_for(extra={"async_upload_bytes": 1000})
+    client = app_for(async_upload_bytes=1000)
     response = upload(client, filename, (FIXTURES / filename).read_bytes())
     assert response.status_code == 202, response.json
     final = eventually(lambda: (s := client.get(response.headers["Location"], headers=ADMIN).json)["status"]

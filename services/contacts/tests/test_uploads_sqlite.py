@@ -2,10 +2,10 @@
 "processing" forever, though SQLite imports cannot beat a heartbeat while they write."""
 import datetime as dt
 
+from services.contacts.models import FAILED, PROCESSING, ContactUpload
+from services.contacts.uploads.records import get_upload
 from shared.db import make_engine, make_session_factory, unit_of_work
 from shared.migrations import upgrade
-from services.contacts import uploads
-from services.contacts.models import ContactUpload
 
 
 def test_an_interrupted_sqlite_import_shows_failed_after_the_stale_limit(tmp_path):
@@ -13,13 +13,13 @@ def test_an_interrupted_sqlite_import_shows_failed_after_the_stale_limit(tmp_pat
     upgrade("contacts", url)
     engine = make_engine(url)
     sessions = make_session_factory(engine)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     with unit_of_work(sessions) as session:
-        recent = ContactUpload(filename="big.csv", status=uploads.PROCESSING, heartbeat_at=now - dt.timedelta(minutes=5))
-        lost = ContactUpload(filename="lost.csv", status=uploads.PROCESSING, heartbeat_at=now - dt.timedelta(minutes=31))
+        recent = ContactUpload(filename="big.csv", status=PROCESSING, heartbeat_at=now - dt.timedelta(minutes=5))
+        lost = ContactUpload(filename="lost.csv", status=PROCESSING, heartbeat_at=now - dt.timedelta(minutes=31))
         session.add_all([recent, lost])
     with unit_of_work(sessions) as session:
-        assert uploads.get_upload(session, recent.id).status == uploads.PROCESSING  # may still be importing
-        interrupted = uploads.get_upload(session, lost.id)
-        assert interrupted.status == uploads.FAILED and "interrupted" in interrupted.failure_reason
+        assert get_upload(session, recent.id).status == PROCESSING  # may still be importing
+        interrupted = get_upload(session, lost.id)
+        assert interrupted.status == FAILED and "interrupted" in interrupted.failure_reason
     engine.dispose()

@@ -6,7 +6,7 @@ import pytest
 from shared.broker import declare_consumer_queues, queue_names
 from shared.consumer import ConsumerRunner
 from shared.testing import make_settings, truncate_all
-from shared.web import Runtime
+from shared.runtime import Runtime
 from services.customers.app import create_app
 from services.customers.consumers import HANDLERS
 from services.customers.models import Base, messaging

@@ -192,8 +192,8 @@ def messaging_dead_letters(runtime) -> list[dict]:
 def test_a_failing_handler_is_dead_lettered_then_replayed_once_after_the_fix(workers, runtime, settings):
     attempts = []
 
-    def buggy(session, event):
-        attempts.append(event["id"])
+    def buggy(session, bill, context):
+        attempts.append(context.event_id)
         raise RuntimeError("bug in the handler")
 
     event = bill_event(1)
@@ -270,6 +270,7 @@ def test_name_and_category_follow_the_earliest_bill_in_any_delivery_order(runtim
     import itertools
     from shared.db import unit_of_work
     from services.customers import domain
+    from shared.events import BillCreated
 
     bills = [
         dict(bill_id=31, bill_date="2026-03-05", name="Asha R.", category="regular_branded"),
@@ -282,7 +283,8 @@ def test_name_and_category_follow_the_earliest_bill_in_any_delivery_order(runtim
         for bill in order:
             with unit_of_work(runtime.session_factory) as session:
                 # Bill ids are unique per source: each permutation gets its own (same relative order).
-                domain.record_bill(session, BILLING, bill_data(phone=phone, **{**bill, "bill_id": n * 100 + bill["bill_id"]}))
+                domain.record_bill(session, BILLING, BillCreated.load(
+                    bill_data(phone=phone, **{**bill, "bill_id": n * 100 + bill["bill_id"]})))
         profile = customer(runtime, phone)
         results.add((profile.name, profile.category, profile.first_visit_date.isoformat(),
                      profile.last_visit_date.isoformat(), profile.total_visits))
@@ -294,6 +296,6 @@ def test_name_and_category_follow_the_earliest_bill_in_any_delivery_order(runtim
         edited = domain.update_customer(session, customer(runtime, "+919876500000").id, {"name": "Asha Rao (Mrs)"},
                                         Principal(1, "admin", "admin"))
     with unit_of_work(runtime.session_factory) as session:
-        domain.record_bill(session, BILLING, bill_data(phone="+919876500000", bill_id=29, bill_date="2026-02-01",
-                                                        name="Someone else"))
+        domain.record_bill(session, BILLING, BillCreated.load(
+            bill_data(phone="+919876500000", bill_id=29, bill_date="2026-02-01", name="Someone else")))
     assert customer(runtime, edited.phone).name == "Asha Rao (Mrs)"

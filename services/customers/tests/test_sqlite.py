@@ -7,7 +7,7 @@ from sqlalchemy import select
 from shared.consumer import ConsumerRunner
 from shared.migrations import upgrade
 from shared.testing import auth_headers, make_settings
-from shared.web import Runtime
+from shared.runtime import Runtime
 from services.customers.app import create_app
 from services.customers.consumers import HANDLERS
 from services.customers.models import Customer, CustomerPurchase, messaging

@@ -5,7 +5,7 @@ import pytest
 from shared.broker import connect, declare_consumer_queues, queue_names
 from shared.consumer import ConsumerRunner
 from shared.testing import make_settings, running, truncate_all
-from shared.web import Runtime
+from shared.runtime import Runtime
 from services.reminders.app import create_app
 from services.reminders.consumers import HANDLERS
 from services.reminders.models import Base, messaging

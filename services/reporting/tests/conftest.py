@@ -6,7 +6,7 @@ import pytest
 from shared.broker import declare_consumer_queues
 from shared.consumer import ConsumerRunner
 from shared.testing import make_settings, truncate_all
-from shared.web import Runtime
+from shared.runtime import Runtime
 from services.reporting.app import create_app
 from services.reporting.consumers import HANDLERS
 from services.reporting.models import Base, messaging
