@@ -127,7 +127,7 @@ class BenchDatabase:
 def fresh_runtime(url: str):
     """A runtime on an emptied contacts database with three active staff users."""
     from services.contacts.models import Base, StaffMember
-    from shared.messaging import utcnow
+    from shared.clock import utcnow
     from services.contacts.settings import ContactsSettings
     from shared.runtime import Runtime
     from shared.testing import JWT_SECRET, make_settings, truncate_all

@@ -58,6 +58,8 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from shared.categories import CATEGORIES  # noqa: E402
+
 SERVICES = ["gateway", "contacts", "customers", "reminders", "reporting"]
 FULL_SCALE = {"contacts": 1_000_000, "customers": 200_000, "purchases": 2_000_000, "reminders": 500_000}
 STAFF = 10
@@ -70,7 +72,6 @@ MEDICINES = ["Metformin 500", "Amlodipine 5", "Atorvastatin 10", "Telmisartan 40
              "Glimepiride 2", "Levothyroxine 50", "Pantoprazole 40", "Vitamin D3", "Calcium + D3",
              "Aspirin 75", "Clopidogrel 75", "Rosuvastatin 10", "Metoprolol 25", "Insulin Glargine",
              "Montelukast 10", "Cetirizine 10", "Paracetamol 650", "Azithromycin 500", "Omeprazole 20"]
-CATEGORIES = ("contact_sheet", "first_time_prescription", "regular_branded", "generic_informed")
 
 
 def percentile(values: list[float], pct: float) -> float:

@@ -25,9 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import pika  # noqa: E402
 from sqlalchemy import MetaData, create_engine, insert, text  # noqa: E402
 
+from shared.clock import utcnow  # noqa: E402
 from shared.db import make_engine, make_session_factory  # noqa: E402
 from shared.envelope import make_event, to_json  # noqa: E402
-from shared.messaging import PENDING, MessagingTables, utcnow  # noqa: E402
+from shared.messaging import PENDING, MessagingTables  # noqa: E402
 from shared.migrations import ensure_database  # noqa: E402
 from shared.relay import OutboxRelay  # noqa: E402
 from shared.testing import DEFAULT_AMQP, DEFAULT_PG, JWT_SECRET, VhostAdmin, _with_vhost  # noqa: E402

@@ -113,7 +113,6 @@ def check_login_rate(
         )
     ).one()
     if count >= MAX_FAILURES:
-        oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=dt.UTC)
         raise TooManySignInFailures(
             retry_after=max(1, math.ceil((oldest + LOGIN_WINDOW - now).total_seconds()))
         )

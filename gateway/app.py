@@ -18,7 +18,7 @@ from .settings import GatewaySettings
 from .staff import current_account
 
 # Routes anyone may call: sign-in, docs, the web UI's files (health and static are public in shared.web).
-PUBLIC = {"auth.login", "docs.openapi_json", "docs.docs_page", "ui"}
+PUBLIC = {"auth.login", "docs.openapi_json", "docs.asyncapi_json", "docs.docs_page", "ui"}
 UI_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
           "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 

@@ -1,9 +1,11 @@
-"""One OpenAPI document for the whole system and a docs page rendered from it (no CDN, no script).
+"""One OpenAPI document for the whole system and a docs page rendered from it (no CDN, no script),
+and the event contract as AsyncAPI (``shared.asyncapi``) beside it.
 
 The gateway's own spec (flask-smorest) is merged with each service's ``/openapi.json``; only
 the paths the gateway routes to a service are taken from it. Component names that clash
 with a different definition are prefixed with the service's name (and references rewritten).
 """
+
 from __future__ import annotations
 
 import copy
@@ -12,6 +14,9 @@ import threading
 import time
 
 from flask import Blueprint, Response, current_app
+
+from shared.asyncapi import asyncapi_document
+from shared.web import current_settings
 
 from .proxy import get_from_each, owner_of
 from .settings import DEFAULT_UPSTREAMS
@@ -59,13 +64,18 @@ def merge_specs(own: dict, services: list[tuple[str, dict | None, str | None]]) 
                 final = name
                 if name in target and target[name] != definition:
                     final = f"{service.capitalize()}{name}"
-                    renames[f"#/components/{kind}/{name}"] = f"#/components/{kind}/{final}"
+                    renames[f"#/components/{kind}/{name}"] = (
+                        f"#/components/{kind}/{final}"
+                    )
                 taken.setdefault(kind, {})[final] = definition
         for kind, entries in taken.items():
             for name, definition in entries.items():
                 components[kind][name] = _rewrite_refs(definition, renames)
         for path, item in (spec.get("paths") or {}).items():
-            routed = path.startswith("/api/v1/") and owner_of(path.removeprefix("/api/v1")) == service
+            routed = (
+                path.startswith("/api/v1/")
+                and owner_of(path.removeprefix("/api/v1")) == service
+            )
             if routed and path not in merged["paths"]:
                 merged["paths"][path] = _rewrite_refs(item, renames)
         for tag in spec.get("tags", []):
@@ -75,9 +85,14 @@ def merge_specs(own: dict, services: list[tuple[str, dict | None, str | None]]) 
         "title": "Pharmacy customer tracking API",
         "version": own.get("info", {}).get("version", "1.0.0"),
         "description": "Every route of the system as served by the gateway under /api/v1. "
-                       "Authenticate with POST /api/v1/auth/login, then send `Authorization: Bearer <token>`."
-                       + (" Unavailable when this document was built (their routes are missing): "
-                          + ", ".join(missing) + "." if missing else ""),
+        "Authenticate with POST /api/v1/auth/login, then send `Authorization: Bearer <token>`."
+        + (
+            " Unavailable when this document was built (their routes are missing): "
+            + ", ".join(missing)
+            + "."
+            if missing
+            else ""
+        ),
     }
     merged["servers"] = [{"url": "/"}]
     return merged
@@ -91,19 +106,34 @@ def aggregated_spec() -> dict:
     """The merged spec, rebuilt at most every 30 s per process (docs are public: no fan-out per hit)."""
     cache = current_app.extensions.setdefault("gateway_spec_cache", {})
     with _spec_lock:
-        if cache.get("spec") is None or time.monotonic() - cache["at"] > SPEC_TTL_SECONDS:
+        if (
+            cache.get("spec") is None
+            or time.monotonic() - cache["at"] > SPEC_TTL_SECONDS
+        ):
             own = current_app.extensions["gateway_api"].spec.to_dict()
             services = service_specs()
             spec = merge_specs(own, services)
             # Keep a partial spec (a service down) only briefly, so it fills in once the service is up.
-            cache["spec"], cache["at"] = spec, time.monotonic() - (
-                0 if all(body for _, body, _ in services) else SPEC_TTL_SECONDS - 2)
+            cache["spec"], cache["at"] = (
+                spec,
+                time.monotonic()
+                - (0 if all(body for _, body, _ in services) else SPEC_TTL_SECONDS - 2),
+            )
         return cache["spec"]
 
 
 @docs_blp.get("/api/v1/openapi.json")
 def openapi_json():
     return aggregated_spec()
+
+
+@docs_blp.get("/api/v1/asyncapi.json")
+def asyncapi_json():
+    """The event contract (AsyncAPI 3.0): what an integration may publish and consume."""
+    settings = current_settings()
+    return asyncapi_document(
+        exchange=settings.exchange, dead_letter_exchange=settings.dead_letter_exchange
+    )
 
 
 @docs_blp.get("/api/v1/docs")
@@ -141,7 +171,11 @@ def _schema_text(spec: dict, schema, depth: int = 0) -> str:
             mark = "" if prop in required else "?"
             lines.append(f"{pad}{prop}{mark}: {_schema_text(spec, sub, depth + 1)}")
         head = f"{name} " if name else ""
-        return head + "{\n" + "\n".join(lines) + "\n" + "  " * depth + "}" if lines else (head + "{…}").strip()
+        return (
+            head + "{\n" + "\n".join(lines) + "\n" + "  " * depth + "}"
+            if lines
+            else (head + "{…}").strip()
+        )
     bits = [kind or name or "any"]
     if schema.get("format"):
         bits.append(f"({schema['format']})")
@@ -159,15 +193,20 @@ def render_docs(spec: dict) -> str:
     out = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
         f"<title>{e(info.get('title', 'API'))}</title><meta name='viewport' content='width=device-width'>",
-        "<style>body{font:14px/1.45 system-ui,sans-serif;margin:0 auto;max-width:1000px;padding:1rem;color:#222}"
-        "h2{border-bottom:2px solid #ddd;margin-top:2rem}details{border:1px solid #ddd;border-radius:6px;"
-        "margin:.4rem 0;padding:.3rem .6rem}summary{cursor:pointer}code,pre{font:12px/1.4 ui-monospace,monospace}"
-        "pre{background:#f6f6f6;padding:.5rem;overflow:auto}.m{display:inline-block;min-width:4.5em;font-weight:700}"
-        ".get{color:#0a6}.post{color:#06c}.patch,.put{color:#b60}.delete{color:#c22}table{border-collapse:collapse}"
-        "td,th{border:1px solid #ddd;padding:2px 6px;text-align:left}nav a{margin-right:.6rem}</style></head><body>",
+        (
+            "<style>body{font:14px/1.45 system-ui,sans-serif;margin:0 auto;max-width:1000px;padding:1rem;color:#222}"
+            "h2{border-bottom:2px solid #ddd;margin-top:2rem}details{border:1px solid #ddd;border-radius:6px;"
+            "margin:.4rem 0;padding:.3rem .6rem}summary{cursor:pointer}code,pre{font:12px/1.4 ui-monospace,monospace}"
+            "pre{background:#f6f6f6;padding:.5rem;overflow:auto}.m{display:inline-block;min-width:4.5em;font-weight:700}"
+            ".get{color:#0a6}.post{color:#06c}.patch,.put{color:#b60}.delete{color:#c22}table{border-collapse:collapse}"
+            "td,th{border:1px solid #ddd;padding:2px 6px;text-align:left}nav a{margin-right:.6rem}</style></head><body>"
+        ),
         f"<h1>{e(info.get('title', 'API'))} <small>{e(str(info.get('version', '')))}</small></h1>",
         f"<p>{e(info.get('description', ''))}</p>",
-        "<p>Machine-readable: <a href='/api/v1/openapi.json'>/api/v1/openapi.json</a></p>",
+        (
+            "<p>Machine-readable: <a href='/api/v1/openapi.json'>/api/v1/openapi.json</a>; the events"
+            " (AsyncAPI): <a href='/api/v1/asyncapi.json'>/api/v1/asyncapi.json</a></p>"
+        ),
     ]
     groups: dict[str, list] = {}
     for path, item in sorted(spec.get("paths", {}).items()):
@@ -175,37 +214,58 @@ def render_docs(spec: dict) -> str:
             if method in item:
                 operation = item[method]
                 tag = (operation.get("tags") or ["other"])[0]
-                groups.setdefault(tag, []).append((path, method, operation, item.get("parameters", [])))
-    out.append("<nav>" + "".join(f"<a href='#tag-{e(tag)}'>{e(tag)}</a>" for tag in groups) + "</nav>")
+                groups.setdefault(tag, []).append(
+                    (path, method, operation, item.get("parameters", []))
+                )
+    out.append(
+        "<nav>"
+        + "".join(f"<a href='#tag-{e(tag)}'>{e(tag)}</a>" for tag in groups)
+        + "</nav>"
+    )
     for tag, operations in groups.items():
         out.append(f"<h2 id='tag-{e(tag)}'>{e(tag)}</h2>")
         for path, method, operation, shared_params in operations:
-            out.append(f"<details><summary><span class='m {method}'>{method.upper()}</span> <code>{e(path)}</code>"
-                       f" — {e(operation.get('summary', ''))}</summary>")
+            out.append(
+                f"<details><summary><span class='m {method}'>{method.upper()}</span> <code>{e(path)}</code>"
+                f" — {e(operation.get('summary', ''))}</summary>"
+            )
             if operation.get("description"):
                 out.append(f"<p>{e(operation['description'])}</p>")
             # An operation's parameter overrides the path-level one of the same name and location.
             by_key = {}
-            for p in [_resolve(spec, p) for p in list(shared_params) + list(operation.get("parameters", []))]:
+            for p in [
+                _resolve(spec, p)
+                for p in list(shared_params) + list(operation.get("parameters", []))
+            ]:
                 by_key[(p.get("name"), p.get("in"))] = p
             params = list(by_key.values())
             if params:
-                out.append("<table><tr><th>parameter</th><th>in</th><th>schema</th><th>required</th></tr>")
+                out.append(
+                    "<table><tr><th>parameter</th><th>in</th><th>schema</th><th>required</th></tr>"
+                )
                 for p in params:
-                    out.append(f"<tr><td>{e(p.get('name', ''))}</td><td>{e(p.get('in', ''))}</td>"
-                               f"<td>{e(_schema_text(spec, p.get('schema', {})))}</td>"
-                               f"<td>{'yes' if p.get('required') else ''}</td></tr>")
+                    out.append(
+                        f"<tr><td>{e(p.get('name', ''))}</td><td>{e(p.get('in', ''))}</td>"
+                        f"<td>{e(_schema_text(spec, p.get('schema', {})))}</td>"
+                        f"<td>{'yes' if p.get('required') else ''}</td></tr>"
+                    )
                 out.append("</table>")
             body = _resolve(spec, operation.get("requestBody", {}))
             for media, content in (body.get("content") or {}).items():
-                out.append(f"<p>Request body <code>{e(media)}</code>:</p>"
-                           f"<pre>{e(_schema_text(spec, content.get('schema', {})))}</pre>")
+                out.append(
+                    f"<p>Request body <code>{e(media)}</code>:</p>"
+                    f"<pre>{e(_schema_text(spec, content.get('schema', {})))}</pre>"
+                )
             for status, answer in (operation.get("responses") or {}).items():
                 answer = _resolve(spec, answer)
-                out.append(f"<p><b>{e(str(status))}</b> {e(answer.get('description', ''))}</p>")
+                out.append(
+                    f"<p><b>{e(str(status))}</b> {e(answer.get('description', ''))}</p>"
+                )
                 for media, content in (answer.get("content") or {}).items():
                     if content.get("schema") and str(status).startswith("2"):
-                        out.append(f"<pre>{e(media)}: {e(_schema_text(spec, content['schema']))}</pre>")
+                        out.append(
+                            f"<pre>{e(media)}: {e(_schema_text(spec, content['schema']))}</pre>"
+                        )
             out.append("</details>")
     out.append("</body></html>")
     return "\n".join(out)

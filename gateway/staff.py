@@ -12,9 +12,10 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from shared.clock import utcnow
+from shared.db import is_postgres
 from shared.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from shared.events import StaffCreated, StaffUpdated
-from shared.messaging import utcnow
 
 from .models import User, messaging
 from .passwords import hash_password
@@ -112,7 +113,7 @@ def update_staff(session: Session, user_id: int, changes: dict) -> User:
 
 def active_admin_count(session: Session, lock: bool = False) -> int:
     stmt = select(User.id).where(User.role == "admin", User.active.is_(True))
-    if lock and session.get_bind().dialect.name == "postgresql":
+    if lock and is_postgres(session):
         stmt = stmt.with_for_update()
     return len(session.scalars(stmt).all())
 
@@ -135,7 +136,7 @@ def ensure_first_admin(session: Session, credentials) -> User | None:
     (e.g. the only admin was disabled), that account is restored as an active admin with the
     configured password.
     """
-    if session.get_bind().dialect.name == "postgresql":
+    if is_postgres(session):
         # Gunicorn workers start together; one of them creates the admin, the others then see it.
         session.execute(text("SELECT pg_advisory_xact_lock(727001)"))
     if active_admin_count(session) > 0:

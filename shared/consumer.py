@@ -11,19 +11,20 @@ limit is reached the message is dead-lettered with the reason. Messages that can
 database is unreachable the runner pauses on the message instead of burning its delivery limit.
 The broker going away is survived by reconnecting.
 """
+
 from __future__ import annotations
 
 import collections
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pika
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from .broker import CONNECTION_ERRORS, Backoff, connect, declare_consumer_queues, wait
 from .config import Settings
@@ -43,23 +44,35 @@ REASON_HEADER = "x-dead-letter-reason"
 @dataclass
 class _Delivery:
     queue: str
-    method: object
+    method: Any  # pika.spec.Basic.Deliver
     properties: pika.BasicProperties
     body: bytes
 
 
 def _is_database_outage(exc: Exception) -> bool:
-    return isinstance(exc, OperationalError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
+    return isinstance(exc, OperationalError) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    )
 
 
 class ConsumerRunner:
     """Runs the handlers of one consuming service until ``stop`` is set."""
 
-    def __init__(self, settings: Settings, session_factory, tables: MessagingTables, consumer: str,
-                 handlers: Mapping[str, Handler], retry_base: float = 0.25, retry_cap: float = 5.0):
+    def __init__(
+        self,
+        settings: Settings,
+        session_factory: sessionmaker[Session],
+        tables: MessagingTables,
+        consumer: str,
+        handlers: Mapping[str, Handler],
+        retry_base: float = 0.25,
+        retry_cap: float = 5.0,
+    ):
         unknown = sorted(set(handlers) - set(EVENT_TYPES))
         if unknown:
-            raise ValueError(f"{consumer} has handlers for event types the contract does not know: {unknown}")
+            raise ValueError(
+                f"{consumer} has handlers for event types the contract does not know: {unknown}"
+            )
         self.settings = settings
         self.session_factory = session_factory
         self.tables = tables
@@ -78,14 +91,19 @@ class ConsumerRunner:
                 connection = connect(self.settings.amqp_url, f"{self.consumer}-worker")
             except CONNECTION_ERRORS as exc:
                 delay = backoff.next()
-                log.warning("worker cannot reach the broker, retrying", extra={"error": str(exc), "retry_in": delay})
+                log.warning(
+                    "worker cannot reach the broker, retrying",
+                    extra={"error": str(exc), "retry_in": delay},
+                )
                 wait(stop, delay)
                 continue
             try:
                 self._consume(connection, stop)
                 backoff.reset()
             except CONNECTION_ERRORS as exc:
-                log.warning("worker lost the broker, reconnecting", extra={"error": str(exc)})
+                log.warning(
+                    "worker lost the broker, reconnecting", extra={"error": str(exc)}
+                )
                 wait(stop, backoff.next())
             finally:
                 try:
@@ -94,20 +112,31 @@ class ConsumerRunner:
                 except CONNECTION_ERRORS:
                     pass
 
-    def _consume(self, connection, stop: threading.Event) -> None:
+    def _consume(self, connection: Any, stop: threading.Event) -> None:
         channel = connection.channel()
         channel.basic_qos(prefetch_count=self.settings.prefetch)
         queue, dlq = declare_consumer_queues(
-            channel, self.consumer, self.handlers.keys(), self.settings.exchange,
-            self.settings.dead_letter_exchange, self.settings.delivery_limit)
+            channel,
+            self.consumer,
+            self.handlers.keys(),
+            self.settings.exchange,
+            self.settings.dead_letter_exchange,
+            self.settings.delivery_limit,
+        )
         dead_letter_channel = connection.channel()
         dead_letter_channel.confirm_delivery()
         # Callbacks only queue deliveries; they are handled outside pika's dispatch so that
         # waiting (backoff, database outage) can keep the connection's heartbeats going.
         pending: collections.deque[_Delivery] = collections.deque()
-        channel.basic_consume(queue, lambda ch, m, p, b: pending.append(_Delivery(queue, m, p, b)))
-        channel.basic_consume(dlq, lambda ch, m, p, b: pending.append(_Delivery(dlq, m, p, b)))
-        log.info("worker consuming", extra={"queue": queue, "types": sorted(self.handlers)})
+        channel.basic_consume(
+            queue, lambda ch, m, p, b: pending.append(_Delivery(queue, m, p, b))
+        )
+        channel.basic_consume(
+            dlq, lambda ch, m, p, b: pending.append(_Delivery(dlq, m, p, b))
+        )
+        log.info(
+            "worker consuming", extra={"queue": queue, "types": sorted(self.handlers)}
+        )
         while not stop.is_set():
             connection.process_data_events(time_limit=0.5)
             while pending and not stop.is_set():
@@ -115,20 +144,33 @@ class ConsumerRunner:
                 if delivery.queue == dlq:
                     self._archive(connection, channel, delivery, queue, stop)
                 else:
-                    self._deliver(connection, channel, dead_letter_channel, delivery, queue, stop)
+                    self._deliver(
+                        connection, channel, dead_letter_channel, delivery, queue, stop
+                    )
         channel.cancel()
 
     # -- one message ----------------------------------------------------------------------
-    def _deliver(self, connection, channel, dead_letter_channel, delivery: _Delivery, queue: str,
-                 stop: threading.Event) -> None:
+    def _deliver(
+        self,
+        connection: Any,
+        channel: Any,
+        dead_letter_channel: Any,
+        delivery: _Delivery,
+        queue: str,
+        stop: threading.Event,
+    ) -> None:
         tag = delivery.method.delivery_tag
         try:
             event = parse_event(delivery.body)
             if event["type"] not in self.handlers:
-                raise InvalidEvent(f"{self.consumer} has no handler for event type {event['type']!r}")
+                raise InvalidEvent(
+                    f"{self.consumer} has no handler for event type {event['type']!r}"
+                )
             self.load(event)  # data the typed event refuses can never succeed either
         except InvalidEvent as exc:
-            self._dead_letter(dead_letter_channel, channel, delivery, queue, f"invalid event: {exc}")
+            self._dead_letter(
+                dead_letter_channel, channel, delivery, queue, f"invalid event: {exc}"
+            )
             return
         attempt = _delivery_count(delivery.properties) + 1
         token = request_id_var.set(event.get("correlationid"))
@@ -139,14 +181,33 @@ class ConsumerRunner:
         except Exception as exc:  # noqa: BLE001 - any handler failure is retried, then dead-lettered
             reason = f"{type(exc).__name__}: {exc}"
             if attempt >= self.settings.delivery_limit:
-                log.error("handler failed at the delivery limit, dead-lettering",
-                          extra={"event_id": event["id"], "event_type": event["type"], "error": reason})
-                self._dead_letter(dead_letter_channel, channel, delivery, queue,
-                                  f"handler failed {attempt} times: {reason}")
+                log.error(
+                    "handler failed at the delivery limit, dead-lettering",
+                    extra={
+                        "event_id": event["id"],
+                        "event_type": event["type"],
+                        "error": reason,
+                    },
+                )
+                self._dead_letter(
+                    dead_letter_channel,
+                    channel,
+                    delivery,
+                    queue,
+                    f"handler failed {attempt} times: {reason}",
+                )
             else:
                 delay = min(self.retry_base * (2 ** (attempt - 1)), self.retry_cap)
-                log.warning("handler failed, retrying", extra={"event_id": event["id"], "event_type": event["type"],
-                                                               "attempt": attempt, "retry_in": delay, "error": reason})
+                log.warning(
+                    "handler failed, retrying",
+                    extra={
+                        "event_id": event["id"],
+                        "event_type": event["type"],
+                        "attempt": attempt,
+                        "retry_in": delay,
+                        "error": reason,
+                    },
+                )
                 connection.sleep(delay)
                 channel.basic_nack(tag, requeue=True)
             return
@@ -167,49 +228,91 @@ class ConsumerRunner:
         typed, context = self.load(event)
         with unit_of_work(self.session_factory) as session:
             if not self.tables.record_once(session, self.consumer, event):
-                log.info("duplicate event ignored", extra={"event_id": event["id"], "event_type": event["type"]})
+                log.info(
+                    "duplicate event ignored",
+                    extra={"event_id": event["id"], "event_type": event["type"]},
+                )
                 return False
             self.handlers[event["type"]](session, typed, context)
             return True
 
-    def _with_database(self, connection, stop: threading.Event, action):
+    def _with_database(
+        self, connection: Any, stop: threading.Event, action: Callable[[], Any]
+    ) -> Any:
         """Run ``action``; while the database is down, wait (heartbeats continue) and try again."""
         backoff = Backoff(0.5, 10.0)
         while True:
             try:
                 return action()
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 if not _is_database_outage(exc):
                     raise
                 delay = backoff.next()
-                log.warning("database unavailable, pausing", extra={"error": str(exc).splitlines()[0], "retry_in": delay})
+                log.warning(
+                    "database unavailable, pausing",
+                    extra={"error": str(exc).splitlines()[0], "retry_in": delay},
+                )
                 if stop.is_set():
                     return _STOPPED
                 connection.sleep(delay)
 
-    def _dead_letter(self, dead_letter_channel, channel, delivery: _Delivery, queue: str, reason: str) -> None:
+    def _dead_letter(
+        self,
+        dead_letter_channel: Any,
+        channel: Any,
+        delivery: _Delivery,
+        queue: str,
+        reason: str,
+    ) -> None:
         headers = dict(delivery.properties.headers or {})
         headers[REASON_HEADER] = reason[:2000]
         dead_letter_channel.basic_publish(
-            exchange=self.settings.dead_letter_exchange, routing_key=queue, body=delivery.body,
+            exchange=self.settings.dead_letter_exchange,
+            routing_key=queue,
+            body=delivery.body,
             properties=pika.BasicProperties(
-                message_id=delivery.properties.message_id, type=delivery.properties.type,
-                content_type=delivery.properties.content_type, delivery_mode=2, headers=headers),
-            mandatory=True)  # an unroutable dead letter raises here, so the original is not acked
+                message_id=delivery.properties.message_id,
+                type=delivery.properties.type,
+                content_type=delivery.properties.content_type,
+                delivery_mode=2,
+                headers=headers,
+            ),
+            mandatory=True,
+        )  # an unroutable dead letter raises here, so the original is not acked
         channel.basic_ack(delivery.method.delivery_tag)
 
-    def _archive(self, connection, channel, delivery: _Delivery, queue: str, stop: threading.Event) -> None:
+    def _archive(
+        self,
+        connection: Any,
+        channel: Any,
+        delivery: _Delivery,
+        queue: str,
+        stop: threading.Event,
+    ) -> None:
         headers = dict(delivery.properties.headers or {})
         reason = headers.get(REASON_HEADER) or _x_death_reason(headers)
 
-        def archive():
+        def archive() -> None:
             with unit_of_work(self.session_factory) as session:
-                self.tables.archive_dead_letter(session, queue, delivery.body, _plain(headers),
-                                                delivery.properties.message_id, reason)
+                self.tables.archive_dead_letter(
+                    session,
+                    queue,
+                    delivery.body,
+                    _plain(headers),
+                    delivery.properties.message_id,
+                    reason,
+                )
+
         if self._with_database(connection, stop, archive) is _STOPPED:
             return
-        log.error("event dead-lettered", extra={"queue": queue, "message_id": delivery.properties.message_id,
-                                                "reason": reason})
+        log.error(
+            "event dead-lettered",
+            extra={
+                "queue": queue,
+                "message_id": delivery.properties.message_id,
+                "reason": reason,
+            },
+        )
         channel.basic_ack(delivery.method.delivery_tag)
 
 
@@ -224,7 +327,7 @@ def _delivery_count(properties: pika.BasicProperties) -> int:
         return 0
 
 
-def _x_death_reason(headers: dict) -> str:
+def _x_death_reason(headers: dict[str, Any]) -> str:
     deaths = headers.get("x-death") or []
     if deaths and isinstance(deaths[0], dict):
         reason = deaths[0].get("reason")
@@ -234,7 +337,7 @@ def _x_death_reason(headers: dict) -> str:
     return "dead-lettered"
 
 
-def _plain(value):
+def _plain(value: Any) -> Any:
     """Headers as JSON-friendly values (pika gives bytes and datetimes inside x-death)."""
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}

@@ -14,7 +14,7 @@ from sqlalchemy.types import TypeDecorator
 from .clock import as_utc
 
 
-def make_engine(url: str, **kwargs) -> Engine:
+def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine; SQLite gets WAL mode and a busy timeout so api, relay and worker can share it."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -23,7 +23,7 @@ def make_engine(url: str, **kwargs) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True, **kwargs)
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection, _record):
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
             # Let pysqlite not manage transactions so BEGIN IMMEDIATE takes the write lock up front.
             dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
@@ -34,7 +34,7 @@ def make_engine(url: str, **kwargs) -> Engine:
             cursor.close()
 
         @event.listens_for(engine, "begin")
-        def _sqlite_begin(conn):
+        def _sqlite_begin(conn: Connection) -> None:
             # A write transaction that starts deferred can fail with "database is locked" when it
             # upgrades; taking the lock at BEGIN makes writers queue on the busy timeout instead.
             conn.exec_driver_sql("BEGIN IMMEDIATE")
@@ -54,9 +54,8 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 @contextmanager
-def unit_of_work(session_factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One transaction: commit when the block succeeds, roll back when it raises, always close."""
-    session = session_factory()
+def transaction(session: Session) -> Iterator[Session]:
+    """Finish ``session``'s transaction: commit when the block succeeds, roll back when it raises, always close."""
     try:
         yield session
         session.commit()
@@ -65,6 +64,13 @@ def unit_of_work(session_factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+@contextmanager
+def unit_of_work(session_factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One transaction in a new session: commit when the block succeeds, roll back when it raises, always close."""
+    with transaction(session_factory()) as session:
+        yield session
 
 
 def dialect_insert(session: Session) -> Callable[..., Any]:
@@ -78,17 +84,23 @@ def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def dialect_of(bind: Session | Connection | Engine) -> Dialect:
-    """The SQL dialect behind a session, connection or engine."""
+#: What the dialect checks accept: anything that is, or leads to, a database dialect.
+Bind = Session | Connection | Engine | Dialect
+
+
+def dialect_of(bind: Bind) -> Dialect:
+    """The SQL dialect behind a session, connection or engine (a dialect is returned as is)."""
+    if isinstance(bind, Dialect):
+        return bind
     return bind.get_bind().dialect if isinstance(bind, Session) else bind.dialect
 
 
-def is_postgres(bind: Session | Connection | Engine) -> bool:
+def is_postgres(bind: Bind) -> bool:
     """True when the session, connection or engine talks to PostgreSQL (SKIP LOCKED, COPY, row locks)."""
     return dialect_of(bind).name == "postgresql"
 
 
-def is_sqlite(bind: Session | Connection | Engine) -> bool:
+def is_sqlite(bind: Bind) -> bool:
     """True when the session, connection or engine talks to SQLite (batch ALTER, no row locks)."""
     return dialect_of(bind).name == "sqlite"
 
@@ -113,7 +125,7 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
             raise TypeError(f"an instant column takes a datetime, not {type(value).__name__}")
         instant = as_utc(value)
         # SQLite would write the wall time of any offset as is; store UTC, without the offset.
-        return instant.replace(tzinfo=None) if dialect.name == "sqlite" else instant
+        return instant.replace(tzinfo=None) if is_sqlite(dialect) else instant
 
     def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
         if value is None:

@@ -16,6 +16,7 @@ optionally negative; dates are ``YYYY-MM-DD``; instants RFC 3339 with an offset.
 default are optional: absent (or null) on the wire, and left out of ``to_data`` when None, so
 adding one is not a breaking change.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -26,13 +27,13 @@ import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache
 from typing import Annotated, Any, ClassVar, Literal, Self, Union
 from zoneinfo import ZoneInfo
 
+from .categories import CATEGORIES
 from .envelope import InvalidEvent, isoformat_utc
+from .money import CENTS
 
-CENTS = Decimal("0.01")
 
 
 # -- constraints beyond the Python type (read from ``Annotated``) ----------------------------------
@@ -60,6 +61,17 @@ class MinLength:
 
 
 @dataclass(frozen=True)
+class OneOf:
+    """The text is one of ``choices`` (an enumeration of the contract)."""
+
+    choices: tuple[str, ...]
+
+    def check(self, value: str) -> None:
+        if value not in self.choices:
+            raise ValueError(f"{value!r} is not one of {', '.join(self.choices)}")
+
+
+@dataclass(frozen=True)
 class Minimum:
     """The number is at least ``minimum``."""
 
@@ -70,19 +82,25 @@ class Minimum:
             raise ValueError(f"{value} is less than {self.minimum}")
 
 
-Id = int | str  # ids owned by a publisher: integers or strings (shared.ids stores them as text)
+Id = (
+    int | str
+)  # ids owned by a publisher: integers or strings (shared.ids stores them as text)
 Phone = Annotated[str, Matches(r"\+[1-9][0-9]{6,14}", "an E.164 phone number")]
 MedicineName = Annotated[str, MinLength(1)]
 Days = Annotated[int, Minimum(0)]
-Category = Literal["contact_sheet", "first_time_prescription", "regular_branded", "generic_informed"]
-Role = Literal["admin", "staff"]
-CATEGORIES: tuple[str, ...] = typing.get_args(Category)
+# Enumerations are plain ``str`` in Python (the services keep them in text columns), checked on load.
+Category = Annotated[str, OneOf(CATEGORIES)]
+Role = Annotated[str, OneOf(("admin", "staff"))]
+InteractionType = Annotated[str, OneOf(("call", "whatsapp", "visit", "email"))]
 
 _MONEY = re.compile(r"-?[0-9]+\.[0-9]{2}", re.ASCII)
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
 # RFC 3339 date-time (what the schemas' ``format: date-time`` accepts); leap seconds are not.
-_INSTANT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]+)?"
-                      r"(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])", re.ASCII)
+_INSTANT = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]+)?"
+    r"(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])",
+    re.ASCII,
+)
 
 
 # -- values: wire -> Python -> wire -------------------------------------------------------------
@@ -123,7 +141,7 @@ def parse_instant(value: object) -> dt.datetime:
         text = f"{head}.{(digits + '000000')[:6]}{rest[-6:]}"
     instant = dt.datetime.fromisoformat(text)
     try:
-        return instant.astimezone(dt.timezone.utc)
+        return instant.astimezone(dt.UTC)
     except OverflowError:
         return instant
 
@@ -213,8 +231,6 @@ def _decode(hint: Any, value: object) -> Any:
     if hint is dt.date:
         return parse_date(value)
     if isinstance(hint, type) and issubclass(hint, Record):
-        if not isinstance(value, dict):
-            raise ValueError(f"{value!r} is not an object")
         return hint._decode_fields(value)
     raise TypeError(f"no wire form for {hint!r}")
 
@@ -236,12 +252,23 @@ def _encode(value: Any) -> Any:
     return value
 
 
-@lru_cache(maxsize=None)
+_FIELDS: dict[type, tuple[tuple[str, Any, bool], ...]] = {}
+
+
 def _fields(cls: type) -> tuple[tuple[str, Any, bool], ...]:
-    """``(name, annotation, required)`` of each field of a record class."""
-    hints = typing.get_type_hints(cls, include_extras=True)
-    return tuple((f.name, hints[f.name], f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)
-                 for f in dataclasses.fields(cls))
+    """``(name, annotation, required)`` of each field of a record class (read once per class)."""
+    if cls not in _FIELDS:
+        hints = typing.get_type_hints(cls, include_extras=True)
+        _FIELDS[cls] = tuple(
+            (
+                f.name,
+                hints[f.name],
+                f.default is dataclasses.MISSING
+                and f.default_factory is dataclasses.MISSING,
+            )
+            for f in dataclasses.fields(cls)
+        )
+    return _FIELDS[cls]
 
 
 # -- records and events -------------------------------------------------------------------------
@@ -260,7 +287,9 @@ class Record:
             return cls._decode_fields(data)
         except _Bad as exc:
             where = "/".join(str(p) for p in exc.path) or "(root)"
-            raise InvalidEvent(f"{cls.what()} invalid at {where}: {exc.message}") from None
+            raise InvalidEvent(
+                f"{cls.what()} invalid at {where}: {exc.message}"
+            ) from None
 
     @classmethod
     def what(cls) -> str:
@@ -312,7 +341,9 @@ class Event(Record):
             raise InvalidEvent(f"{cls.TYPE} event is not an object")
         if "specversion" in event_or_data:
             if event_or_data.get("type") != cls.TYPE:
-                raise InvalidEvent(f"expected a {cls.TYPE} event, got {event_or_data.get('type')!r}")
+                raise InvalidEvent(
+                    f"expected a {cls.TYPE} event, got {event_or_data.get('type')!r}"
+                )
             if "data" not in event_or_data:
                 raise InvalidEvent(f"{cls.TYPE} event has no data")
             return cls.load_data(event_or_data["data"])
@@ -340,8 +371,13 @@ class EventContext:
             time = parse_instant(envelope["time"])
         except (KeyError, ValueError) as exc:
             raise InvalidEvent(f"envelope invalid at time: {exc}") from None
-        return cls(source=envelope["source"], event_id=envelope["id"], time=time,
-                   correlation_id=envelope.get("correlationid"), pharmacy_zone=pharmacy_zone)
+        return cls(
+            source=envelope["source"],
+            event_id=envelope["id"],
+            time=time,
+            correlation_id=envelope.get("correlationid"),
+            pharmacy_zone=pharmacy_zone,
+        )
 
     def local_date(self, instant: dt.datetime) -> dt.date:
         """The pharmacy's calendar date of an instant."""
@@ -359,7 +395,9 @@ class BillItem(Record):
     quantity: int
     amount: Decimal
     duration_days: Days | None
-    branded_price: Decimal | None = None  # for generics: what the branded medicine costs
+    branded_price: Decimal | None = (
+        None  # for generics: what the branded medicine costs
+    )
 
 
 @dataclass(frozen=True)
@@ -433,7 +471,9 @@ class ContactConverted(Event):
     bill_id: Id | None
     assigned_to: Id | None
     customer_category: Category | None
-    bill_date: dt.date | None = None  # the converting bill's date: consumers rank bills by it
+    bill_date: dt.date | None = (
+        None  # the converting bill's date: consumers rank bills by it
+    )
 
     def subject(self) -> str:
         return f"contacts/{self.contact_id}"
@@ -474,7 +514,9 @@ class PurchaseRecorded(Event):
     quantity: int
     amount: Decimal
     duration_days: Days | None
-    branded_price: Decimal | None = None  # for generics: what the branded medicine costs
+    branded_price: Decimal | None = (
+        None  # for generics: what the branded medicine costs
+    )
     savings: Decimal | None = None  # branded price minus what the customer paid
 
     def subject(self) -> str:
@@ -557,7 +599,9 @@ class ConsentChanged(Event):
     whatsapp: bool
     call: bool
     sms: bool
-    source: str  # where the consent was given or withdrawn (e.g. "till", "whatsapp_reply")
+    source: (
+        str  # where the consent was given or withdrawn (e.g. "till", "whatsapp_reply")
+    )
     changed_at: dt.datetime
     by: Id | None
 
@@ -573,7 +617,7 @@ class ContactInteractionLogged(Event):
 
     contact_id: Id
     interaction_id: Id
-    type: Literal["call", "whatsapp", "visit", "email"]
+    type: InteractionType
     logged_at: dt.datetime
     by: Id | None
     call_successful: bool | None
@@ -582,10 +626,23 @@ class ContactInteractionLogged(Event):
         return f"contacts/{self.contact_id}"
 
 
-EVENT_TYPES: dict[str, type[Event]] = {cls.TYPE: cls for cls in (
-    BillCreated, ContactsUploaded, ContactStatusChanged, ContactConverted, CustomerUpserted, PurchaseRecorded,
-    RefillReminderCreated, RefillReminderUpdated, StaffCreated, StaffUpdated, ConsentChanged,
-    ContactInteractionLogged)}
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.TYPE: cls
+    for cls in (
+        BillCreated,
+        ContactsUploaded,
+        ContactStatusChanged,
+        ContactConverted,
+        CustomerUpserted,
+        PurchaseRecorded,
+        RefillReminderCreated,
+        RefillReminderUpdated,
+        StaffCreated,
+        StaffUpdated,
+        ConsentChanged,
+        ContactInteractionLogged,
+    )
+}
 
 
 def load_event(envelope: Mapping[str, Any]) -> Event:

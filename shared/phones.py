@@ -1,6 +1,8 @@
 """Phone numbers: any common written form in, E.164 out; validity is libphonenumber's verdict."""
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import phonenumbers
 
 
@@ -19,6 +21,10 @@ def to_e164(raw: str, region: str = "IN") -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def wa_me_digits(e164: str) -> str:
-    """The digits a ``https://wa.me/<digits>`` link takes."""
-    return e164.lstrip("+")
+def whatsapp_link(phone_e164: str, message: str) -> str:
+    """A ``https://wa.me/<digits>?text=...`` link that opens a chat with ``message`` typed in.
+
+    wa.me takes the E.164 number without its ``+``; the whole message is one encoded ``text``
+    parameter (``&``, ``#`` and spaces included), so it arrives exactly as written.
+    """
+    return f"https://wa.me/{phone_e164.lstrip('+')}?text={quote(message, safe='')}"

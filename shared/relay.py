@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from .broker import CONNECTION_ERRORS, Backoff, connection_parameters, wait
 from .clock import utcnow
 from .config import Settings
-from .db import is_postgres
+from .db import is_postgres, transaction
 from .envelope import CONTENT_TYPE
 from .messaging import PENDING, SENT, MessagingTables
 
@@ -91,7 +91,7 @@ class OutboxRelay:
     def settle(self, session: Session, confirmed: list[int], failed: list[tuple]) -> None:
         """Mark confirmed rows sent and schedule the retry of the others, in the claiming session."""
         table = self.tables.outbox
-        try:
+        with transaction(session):
             now = utcnow()
             if confirmed:
                 session.execute(update(table).where(table.c.id.in_(confirmed)).values(status=SENT, sent_at=now))
@@ -101,12 +101,6 @@ class OutboxRelay:
                     attempts=row.attempts + 1, last_error=reason, next_attempt_at=now + dt.timedelta(seconds=delay)))
                 log.warning("event not taken by the broker, will retry",
                             extra={"event_id": row.event_id, "event_type": row.event_type, "error": reason})
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
 
     def properties(self, row) -> pika.BasicProperties:
         return pika.BasicProperties(message_id=row.event_id, type=row.event_type, delivery_mode=2,

@@ -12,11 +12,9 @@ from sqlalchemy.orm import Session
 from shared.errors import NotFound, ValidationFailed
 from shared import events
 from shared.events import BillCreated
+from shared.money import CENTS
 
 from .models import Bill, BillItem, idempotency, messaging
-
-CATEGORIES = ("contact_sheet", "first_time_prescription", "regular_branded", "generic_informed")
-CENTS = Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -99,6 +97,7 @@ def create_bill(session: Session, new: NewBill, created_by: int | None, today: d
 
 def bill_created(bill: Bill) -> BillCreated:
     """The ``bill.created`` event of a stored bill (EVENTS.md)."""
+    assert bill.bill_number is not None, "a bill is numbered (create_bill) before it is published"
     return BillCreated(
         bill_id=bill.id, bill_number=bill.bill_number, bill_date=bill.bill_date,
         customer_phone=bill.customer_phone, customer_name=bill.customer_name,

@@ -4,11 +4,13 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Integer, Numeric, String
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, Numeric, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from shared.clock import utcnow
+from shared.db import UTCDateTime
 from shared.idempotency import IdempotencyKeys
-from shared.messaging import MessagingTables, utcnow
+from shared.messaging import MessagingTables
 
 SOURCE = "/services/billing"
 
@@ -34,7 +36,7 @@ class Bill(Base):
     visited_no_purchase: Mapped[bool] = mapped_column(Boolean, default=False)
     total_amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     created_by: Mapped[int | None] = mapped_column(Integer)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     items: Mapped[list["BillItem"]] = relationship(back_populates="bill", order_by="BillItem.line_no",
                                                    cascade="all, delete-orphan", lazy="selectin")

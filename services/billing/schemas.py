@@ -4,10 +4,10 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
+from shared.categories import CATEGORIES
 from shared.fields import Money, Phone, QuerySchema, StrictSchema, Text, UtcDateTime
 from shared.web import PageArgs, page_schema
 
-from .domain import CATEGORIES
 
 
 class BillItemInSchema(StrictSchema):

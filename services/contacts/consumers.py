@@ -1,11 +1,18 @@
 """What contacts does with other services' events (one registry, ``HANDLERS``): conversions and
 yellow flags from bills, the staff roster, customer links. The rules are in ``domain.py``."""
+
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
 from shared.consumer import Handler
-from shared.events import BillCreated, CustomerUpserted, EventContext, StaffCreated, StaffUpdated
+from shared.events import (
+    BillCreated,
+    CustomerUpserted,
+    EventContext,
+    StaffCreated,
+    StaffUpdated,
+)
 
 from . import domain
 
@@ -15,12 +22,16 @@ def on_bill_created(session: Session, bill: BillCreated, context: EventContext) 
     domain.apply_bill(session, bill)
 
 
-def on_staff_changed(session: Session, staff: StaffCreated | StaffUpdated, context: EventContext) -> None:
+def on_staff_changed(
+    session: Session, staff: StaffCreated | StaffUpdated, context: EventContext
+) -> None:
     """``staff.created``/``staff.updated``: the roster row, newest event wins."""
     domain.record_staff_member(session, staff, context.time)
 
 
-def on_customer_upserted(session: Session, customer: CustomerUpserted, context: EventContext) -> None:
+def on_customer_upserted(
+    session: Session, customer: CustomerUpserted, context: EventContext
+) -> None:
     """Link the contact of the customer's phone."""
     domain.link_customer(session, customer)
 

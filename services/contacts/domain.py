@@ -12,19 +12,19 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
-from urllib.parse import quote
 
 from sqlalchemy import Select, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from shared import phones
 from shared.auth import Principal
+from shared.categories import CONTACT_SHEET
+from shared.clock import utcnow
 from shared.db import dialect_insert, escape_like
 from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from shared.events import (BillCreated, ContactConverted, ContactStatusChanged, CustomerUpserted, StaffCreated,
                            StaffUpdated)
 from shared.ids import id_order, wire_id
-from shared.messaging import utcnow
-from shared.phones import wa_me_digits
 
 from .models import (
     CONTACTED,
@@ -122,7 +122,7 @@ def update_contact(session: Session, contact_id: int, changes: dict, viewer: Pri
     return contact
 
 
-def change_status(session: Session, contact: ContactRecord, to_status: str, by: int | None,
+def change_status(session: Session, contact: ContactRecord, to_status: str, by: int | str | None,
                   at: dt.datetime | None = None) -> None:
     """Move a contact to ``to_status`` under the status rules (Conflict when disallowed) and
     publish ``contact.status_changed``."""
@@ -141,6 +141,7 @@ def change_status(session: Session, contact: ContactRecord, to_status: str, by: 
 
 def publish_converted(session: Session, contact: ContactRecord, customer_category: str | None) -> None:
     """``contact.converted`` with the contact's conversion (sent again when a bill corrects it)."""
+    assert contact.converted_at is not None, "publish_converted follows a conversion"
     by_bill = contact.conversion_source == "bill"
     messaging.add_event(session, ContactConverted(
         contact_id=contact.id, phone=contact.phone, name=contact.name,
@@ -213,7 +214,7 @@ def convert(session: Session, contact_id: int, viewer: Principal, today: dt.date
     contact.conversion_value = conversion_value
     contact.conversion_bill_id = None if bill_id is None else str(bill_id)
     contact.conversion_source = "manual"
-    publish_converted(session, contact, "contact_sheet")
+    publish_converted(session, contact, CONTACT_SHEET)
     session.flush()
     return contact
 
@@ -302,7 +303,7 @@ def whatsapp_link(session: Session, contact_id: int, viewer: Principal, template
     """A ``https://wa.me/<digits>?text=...`` link; ``{name}`` in the template becomes the contact's name."""
     contact = get_contact(session, contact_id, viewer)
     message = (template or DEFAULT_WHATSAPP_TEMPLATE).replace("{name}", contact.name or "there")
-    return f"https://wa.me/{wa_me_digits(contact.phone)}?text={quote(message, safe='')}"
+    return phones.whatsapp_link(contact.phone, message)
 
 
 # -- other services' events ----------------------------------------------------------------------

@@ -10,7 +10,6 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -21,8 +20,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from shared.clock import utcnow
+from shared.db import UTCDateTime
 from shared.idempotency import IdempotencyKeys
-from shared.messaging import MessagingTables, utcnow
+from shared.messaging import MessagingTables
 
 SOURCE = "/services/contacts"
 
@@ -69,10 +70,10 @@ class ContactUpload(Base):
     # The staff ids the admin chose (None: every active staff member).
     assign_to: Mapped[list | None] = mapped_column(JSON)
     failure_reason: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     # Touched by progress updates; a "processing" upload whose heartbeat stopped was interrupted.
-    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    completed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
 class ContactUploadError(Base):
@@ -104,8 +105,8 @@ class ContactRecord(Base):
     assigned_to: Mapped[int | None] = mapped_column(Integer)
     # No foreign key on purpose: bulk imports skip a per-row trigger; uploads are never deleted.
     upload_id: Mapped[int | None] = mapped_column(Integer, index=True)
-    last_interaction_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    first_contacted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_interaction_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    first_contacted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     converted_at: Mapped[dt.date | None] = mapped_column(Date)
     conversion_value: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
     conversion_bill_id: Mapped[str | None] = mapped_column(String(64))
@@ -113,8 +114,8 @@ class ContactRecord(Base):
     # corrected by an earlier bill arriving late, manual ones are final.
     conversion_source: Mapped[str | None] = mapped_column(String(8))
     customer_id: Mapped[str | None] = mapped_column(String(64))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     interactions: Mapped[list[ContactInteraction]] = relationship(
         order_by="ContactInteraction.id.desc()", lazy="raise", viewonly=True)
@@ -149,8 +150,8 @@ class ContactInteraction(Base):
     next_action: Mapped[str | None] = mapped_column(Text)
     call_duration_minutes: Mapped[int | None] = mapped_column(Integer)
     call_successful: Mapped[bool | None] = mapped_column(Boolean)
-    follow_up_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    follow_up_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class FollowUp(Base):
@@ -164,11 +165,11 @@ class FollowUp(Base):
     contact_id: Mapped[int] = mapped_column(ForeignKey("contact_records.id", ondelete="CASCADE"), index=True)
     interaction_id: Mapped[int | None] = mapped_column(ForeignKey("contact_interactions.id", ondelete="SET NULL"))
     staff_id: Mapped[int | None] = mapped_column(Integer)
-    due_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     note: Mapped[str | None] = mapped_column(Text)
-    done_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    done_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     done_by: Mapped[int | None] = mapped_column(Integer)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     __table_args__ = (Index("ix_contact_follow_ups_open_due", "done_at", "due_at"),)
 
@@ -184,7 +185,7 @@ class StaffMember(Base):
     role: Mapped[str] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Time of the event that wrote this row: an older event arriving late changes nothing.
-    event_time: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    event_time: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 
 class CustomerLink(Base):
@@ -195,4 +196,4 @@ class CustomerLink(Base):
 
     phone: Mapped[str] = mapped_column(String(20), primary_key=True)
     customer_id: Mapped[str] = mapped_column(String(64))
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

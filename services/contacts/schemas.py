@@ -6,32 +6,14 @@ import datetime as dt
 import marshmallow as ma
 from marshmallow import validate
 
-from shared.fields import Money, QuerySchema, StrictSchema, Text, UtcDateTime
-from shared.ids import MAX_ID, ascii_int, wire_id
+from shared.fields import ExternalId, Money, QuerySchema, StrictSchema, Text, UtcDateTime
+from shared.ids import MAX_ID, ascii_int
 from shared.web import PageArgs, page_schema
 
 from .models import CONTACT_STATUSES, INTERACTION_TYPES, WHATSAPP_STATUSES
 from .uploads.error_report import REPORT_FORMATS
 
 UTC = dt.UTC
-
-
-class ExternalId(ma.fields.Field):
-    """An id from another service or an integration (a bill id): a positive integer or a short text."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, bool):
-            raise ma.ValidationError("not an id")
-        if isinstance(value, int):
-            if value < 1:
-                raise ma.ValidationError("must be positive")
-            return str(value)
-        if isinstance(value, str) and 0 < len(value.strip()) <= 64:
-            return value.strip()
-        raise ma.ValidationError("an integer or a text of at most 64 characters")
-
-    def _serialize(self, value, attr, obj, **kwargs):
-        return wire_id(value)
 
 
 class StaffIdList(ma.fields.String):

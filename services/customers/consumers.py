@@ -1,4 +1,5 @@
 """What customers does with the events it consumes (one registry, ``HANDLERS``)."""
+
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
@@ -14,7 +15,9 @@ def on_bill_created(session: Session, bill: BillCreated, context: EventContext) 
     domain.record_bill(session, context.source, bill)
 
 
-def on_contact_converted(session: Session, conversion: ContactConverted, context: EventContext) -> None:
+def on_contact_converted(
+    session: Session, conversion: ContactConverted, context: EventContext
+) -> None:
     """A contact became a customer: link the contact record (before or after the bill arrives)."""
     domain.link_conversion(session, conversion)
 

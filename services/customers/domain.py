@@ -17,12 +17,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared.auth import Principal
+from shared.categories import CONTACT_SHEET
+from shared.clock import utcnow
 from shared.context import current_request_id
 from shared.db import dialect_insert, escape_like
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.events import BillCreated, ContactConverted, CustomerUpserted, PurchaseRecorded
 from shared.ids import MAX_ID, ascii_int, id_order, stored_id, wire_id
-from shared.messaging import utcnow
+from shared.money import CENTS
 from shared.refills import refill_reminder_date
 
 from .models import (BY_BILL, BY_CONVERSION, BY_STAFF, AuditEntry, CountedBill, Customer, CustomerPurchase,
@@ -30,8 +32,6 @@ from .models import (BY_BILL, BY_CONVERSION, BY_STAFF, AuditEntry, CountedBill, 
 
 log = logging.getLogger(__name__)
 
-CENTS = Decimal("0.01")
-CONTACT_SHEET = "contact_sheet"
 # What staff may set on a profile (counters and links are kept by events only).
 EDITABLE_FIELDS = ("name", "phone", "email", "age", "gender", "address", "chronic_conditions", "allergies",
                    "primary_doctor", "category", "prefers_generic", "generic_education_given", "special_notes")
@@ -72,7 +72,7 @@ def record_bill(session: Session, source: str, bill: BillCreated) -> Customer | 
     A bill already counted (same source and bill id, whatever the event id) changes nothing and
     returns None.
     """
-    bill_id = stored_id(bill.bill_id)
+    bill_id = str(bill.bill_id)
     bill_date = bill.bill_date
     visited_only = bill.visited_no_purchase
     total = Decimal("0.00") if visited_only else bill.total_amount.quantize(CENTS)
@@ -107,7 +107,7 @@ def record_bill(session: Session, source: str, bill: BillCreated) -> Customer | 
 
     purchases = [] if visited_only else [
         CustomerPurchase(customer_id=customer.id, source=source, bill_id=bill_id,
-                         bill_line_id=stored_id(item.line_id), purchase_date=bill_date,
+                         bill_line_id=str(item.line_id), purchase_date=bill_date,
                          medicine_name=item.medicine_name.strip(), is_generic=item.is_generic,
                          quantity=item.quantity, amount=item.amount.quantize(CENTS),
                          duration_days=item.duration_days,
@@ -146,7 +146,7 @@ def link_conversion(session: Session, conversion: ContactConverted) -> Customer:
     name = (conversion.name or "").strip() or None
     customer = _ensure_locked_customer(session, conversion.phone, name=name, category=CONTACT_SHEET,
                                        category_source=BY_CONVERSION)
-    contact_id = stored_id(conversion.contact_id)
+    contact_id = str(conversion.contact_id)
     changed = False
     if customer.contact_record_id is None:
         customer.contact_record_id = contact_id

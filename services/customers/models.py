@@ -5,16 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import (JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, Text,
+from sqlalchemy import (JSON, Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text,
                         UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from shared.clock import utcnow
+from shared.db import UTCDateTime
 from shared.idempotency import IdempotencyKeys
-from shared.messaging import MessagingTables, utcnow
+from shared.messaging import MessagingTables
 
 SOURCE = "/services/customers"
 
-CATEGORIES = ("contact_sheet", "first_time_prescription", "regular_branded", "generic_informed")
 # Who decided a profile's category: a bill (follows the earliest bill), a conversion (replaced by
 # the first bill), or staff (kept whatever bills say).
 BY_BILL, BY_CONVERSION, BY_STAFF = "bill", "conversion", "staff"
@@ -57,8 +58,8 @@ class Customer(Base):
     last_visit_date: Mapped[dt.date | None] = mapped_column(Date)
     total_visits: Mapped[int] = mapped_column(Integer, default=0)
     total_purchases: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal("0.00"))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
 class CustomerPurchase(Base):
@@ -96,7 +97,7 @@ class CountedBill(Base):
     bill_id: Mapped[str] = mapped_column(String(64))
     bill_date: Mapped[dt.date] = mapped_column(Date)
     total_amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
-    counted_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    counted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class AuditEntry(Base):
@@ -109,7 +110,7 @@ class AuditEntry(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     user_id: Mapped[int | None] = mapped_column(Integer)
     username: Mapped[str | None] = mapped_column(String(100))
     role: Mapped[str | None] = mapped_column(String(20))

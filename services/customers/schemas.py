@@ -7,23 +7,14 @@ from zoneinfo import ZoneInfo
 import marshmallow as ma
 from marshmallow import validate
 
+from shared.categories import CATEGORIES, FIRST_TIME_PRESCRIPTION
+from shared.fields import ExternalId, Money, Phone, QuerySchema, StrictSchema, Text, UtcDateTime
 from shared.ids import MAX_ID
-from shared.fields import Money, Phone, QuerySchema, StrictSchema, Text, UtcDateTime
-from shared.ids import wire_id
 from shared.web import PageArgs, page_schema, runtime
-
-from .models import CATEGORIES
 
 GENDERS = ("female", "male", "other", "undisclosed")
 # Optional text a client clears with null or "".
 CLEARABLE_TEXT = ("name", "email", "gender", "address", "primary_doctor", "special_notes")
-
-
-class ExternalId(ma.fields.Field):
-    """An id kept as text that came in as an integer or a string; sent back the way it came."""
-
-    def _serialize(self, value, attr, obj, **kwargs):
-        return wire_id(value)
 
 
 def _condition_list():
@@ -63,7 +54,7 @@ class CustomerInSchema(_ProfileFields):
     """A profile entered by hand (``category`` defaults to ``first_time_prescription``)."""
 
     phone = Phone(required=True)
-    category = ma.fields.String(load_default="first_time_prescription", validate=validate.OneOf(CATEGORIES))
+    category = ma.fields.String(load_default=FIRST_TIME_PRESCRIPTION, validate=validate.OneOf(CATEGORIES))
     prefers_generic = ma.fields.Boolean(load_default=False)
     generic_education_given = ma.fields.Boolean(load_default=False)
 

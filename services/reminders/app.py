@@ -1,11 +1,9 @@
 """Reminders' app factory."""
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable
-
 from flask import Flask
 
+from shared.clock import Clock
 from shared.config import Settings, load_settings
 from shared.dead_letters_api import dead_letters_blueprint
 from shared.runtime import Runtime
@@ -16,7 +14,7 @@ from .models import messaging
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
-               clock: Callable[[], dt.datetime] | None = None) -> Flask:
+               clock: Clock | None = None) -> Flask:
     """The reminders API; tests pass their own settings, runtime and clock (aware UTC "now")."""
     settings = settings or load_settings("reminders")
     app, _api = create_service_app("reminders", settings, title="Refill reminders", runtime_obj=runtime,

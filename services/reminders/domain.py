@@ -31,17 +31,16 @@ import datetime as dt
 import unicodedata
 from dataclasses import dataclass
 from typing import Sequence
-from urllib.parse import quote
 
 from sqlalchemy import literal, select
 from sqlalchemy.orm import Session
 
+from shared.clock import utcnow
 from shared.db import dialect_insert
 from shared.errors import Conflict, NotFound
 from shared.events import PurchaseRecorded, RefillReminderCreated, RefillReminderUpdated
 from shared.ids import id_order, wire_id
-from shared.messaging import utcnow
-from shared.phones import wa_me_digits
+from shared.phones import whatsapp_link
 from shared.refills import refill_reminder_date
 
 from .models import DUE_STATUSES, OPEN, PURCHASED, RESPONDED, RefillReminder, ReminderCustomer, messaging
@@ -95,11 +94,6 @@ def whatsapp_message(customer_name: str | None, medicine_name: str, reminder_on:
             f"{reminder_on.day} {reminder_on:%b %Y}. Reply to this message or visit us to refill.")
 
 
-def whatsapp_url(phone_e164: str, message: str) -> str:
-    """A ``wa.me`` link that opens a chat with ``message`` typed in."""
-    return f"https://wa.me/{wa_me_digits(phone_e164)}?text={quote(message, safe='')}"
-
-
 # -- the local customer directory ---------------------------------------------------------
 def _locked_customer(session: Session, customer_id: str) -> ReminderCustomer:
     """The directory row of a customer, created empty if unknown, locked for this transaction.
@@ -113,18 +107,11 @@ def _locked_customer(session: Session, customer_id: str) -> ReminderCustomer:
                            .with_for_update().execution_options(populate_existing=True)).one()
 
 
-def _aware(instant: dt.datetime | None) -> dt.datetime | None:
-    """SQLite hands back naive datetimes for UTC columns; PostgreSQL aware ones."""
-    if instant is not None and instant.tzinfo is None:
-        return instant.replace(tzinfo=dt.timezone.utc)
-    return instant
-
-
 def upsert_customer(session: Session, customer_id, name: str | None, phone: str | None,
                     profile_time: dt.datetime) -> None:
     """Keep a customer's name and phone; a profile older than the one held is ignored."""
     customer = _locked_customer(session, str(customer_id))
-    if customer.profile_time is not None and _aware(customer.profile_time) > profile_time:
+    if customer.profile_time is not None and customer.profile_time > profile_time:
         return
     customer.name, customer.phone, customer.profile_time = name, phone, profile_time
 
@@ -242,10 +229,10 @@ def reminder_view(reminder: RefillReminder, today: dt.date) -> dict:
         "purchase_date": reminder.purchase_date, "duration_days": reminder.duration_days,
         "reminder_date": reminder.reminder_date,
         "days_until_due": days_until_due(reminder.reminder_date, today),
-        "whatsapp_sent_at": _aware(reminder.whatsapp_sent_at), "call_made_at": _aware(reminder.call_made_at),
+        "whatsapp_sent_at": reminder.whatsapp_sent_at, "call_made_at": reminder.call_made_at,
         "call_notes": reminder.call_notes, "call_successful": reminder.call_successful,
         "responded": reminder.responded, "customer_response": reminder.customer_response,
-        "purchased_at": _aware(reminder.purchased_at),
+        "purchased_at": reminder.purchased_at,
         "closed_by_purchase_id": wire_id(reminder.closed_by_purchase_id), "status": reminder.status,
     }
 
@@ -263,8 +250,8 @@ def send_whatsapp(session: Session, reminder_id: int, by, now: dt.datetime) -> t
     reminder = _still_due(session, reminder_id)
     if not reminder.customer_phone:
         raise Conflict(f"the phone of customer {reminder.customer_id} is not known yet; try again shortly")
-    url = whatsapp_url(reminder.customer_phone,
-                       whatsapp_message(reminder.customer_name, reminder.medicine_name, reminder.reminder_date))
+    url = whatsapp_link(reminder.customer_phone,
+                        whatsapp_message(reminder.customer_name, reminder.medicine_name, reminder.reminder_date))
     reminder.whatsapp_sent_at = now
     reminder.updated_at = now
     _publish_updated(session, reminder, by)

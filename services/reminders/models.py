@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, Date, DateTime, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import Boolean, Date, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from shared.messaging import MessagingTables, utcnow
+from shared.clock import utcnow
+from shared.db import UTCDateTime
+from shared.messaging import MessagingTables
 
 SOURCE = "/services/reminders"
 
@@ -36,8 +38,8 @@ class ReminderCustomer(Base):
     name: Mapped[str | None] = mapped_column(Text)
     phone: Mapped[str | None] = mapped_column(String(20))
     # ``time`` of the customer.upserted event applied last, so an older one arriving late is ignored.
-    profile_time: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    profile_time: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
 class RefillReminder(Base):
@@ -64,16 +66,16 @@ class RefillReminder(Base):
     duration_days: Mapped[int] = mapped_column(Integer)
     reminder_date: Mapped[dt.date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(16), default=OPEN)
-    whatsapp_sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    call_made_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    whatsapp_sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    call_made_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     call_notes: Mapped[str | None] = mapped_column(Text)
     call_successful: Mapped[bool | None] = mapped_column(Boolean)
     responded: Mapped[bool] = mapped_column(Boolean, default=False)
     customer_response: Mapped[str | None] = mapped_column(Text)
-    purchased_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    purchased_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     closed_by_purchase_id: Mapped[str | None] = mapped_column(String(200))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     # Name and phone are joined at read time, so a customer known later shows on old reminders.
     customer: Mapped[ReminderCustomer | None] = relationship(

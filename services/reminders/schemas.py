@@ -4,26 +4,19 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from shared.fields import QuerySchema, StrictSchema, Text, UtcDateTime
+from shared.fields import ExternalId, QuerySchema, StrictSchema, Text, UtcDateTime
 from shared.web import PageArgs, page_schema
 
 from .domain import DAYS_AHEAD_CHOICES, STATUS_FILTERS
 
 
-class IdField(ma.fields.Field):
-    """An id that events carry as an integer or a string; serialized as it came."""
-
-    def _serialize(self, value, attr, obj, **kwargs):
-        return value
-
-
 class RefillReminderSchema(ma.Schema):
     id = ma.fields.Integer()
-    customer_id = IdField(metadata={"oneOf": [{"type": "integer"}, {"type": "string"}]})
+    customer_id = ExternalId()
     customer_name = ma.fields.String(allow_none=True)
     customer_phone = ma.fields.String(allow_none=True, metadata={"description": "E.164; null until the customer is known"})
     medicine_name = ma.fields.String()
-    purchase_id = IdField(metadata={"oneOf": [{"type": "integer"}, {"type": "string"}]})
+    purchase_id = ExternalId()
     purchase_date = ma.fields.Date()
     duration_days = ma.fields.Integer()
     reminder_date = ma.fields.Date()
@@ -35,7 +28,7 @@ class RefillReminderSchema(ma.Schema):
     responded = ma.fields.Boolean()
     customer_response = ma.fields.String(allow_none=True)
     purchased_at = UtcDateTime(allow_none=True)
-    closed_by_purchase_id = IdField(allow_none=True, metadata={
+    closed_by_purchase_id = ExternalId(allow_none=True, metadata={
         "description": "the later purchase that closed it; null when staff marked it purchased"})
     status = ma.fields.String(metadata={"enum": ["open", "responded", "purchased"]})
 

@@ -11,12 +11,14 @@ under a new id harmless too.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from shared.categories import CATEGORIES
 from shared.db import dialect_insert
 from shared.envelope import isoformat_utc
 from shared.events import (BillCreated, ContactConverted, ContactStatusChanged, ContactsUploaded, CustomerUpserted,
@@ -101,7 +103,7 @@ def category_report(session: Session, window: Window) -> dict:
     figures = totals(session, window, [rules.NEW_CUSTOMERS, rules.BILLS])
     zero = (0, Decimal("0"))
     items = []
-    for category in rules.CATEGORIES:
+    for category in CATEGORIES:
         bills, sales = figures.get((rules.BILLS, category), zero)
         items.append({"category": category, "customers": figures.get((rules.NEW_CUSTOMERS, category), zero)[0],
                       "bills": bills, "sales": rules.money(sales)})
@@ -146,10 +148,9 @@ class _Tracked:
         self.before = self.contributions(self.fact)
         return self.fact
 
-    def __exit__(self, exc_type: object, *_: object) -> bool:
-        if exc_type is None:
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        if exc_type is None:  # a failed block changes nothing, so the rollup must not move either
             move_totals(self.session, self.before, self.contributions(self.fact))
-        return False
 
 
 def record_staff(session: Session, staff: StaffCreated | StaffUpdated, context: EventContext) -> None:

@@ -14,9 +14,10 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, DateTime, Integer, Numeric, String
+from sqlalchemy import JSON, BigInteger, Boolean, Date, Integer, Numeric, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from shared.db import UTCDateTime
 from shared.messaging import MessagingTables
 
 SOURCE = "/services/reporting"
@@ -33,7 +34,7 @@ messaging = MessagingTables(Base.metadata, source=SOURCE)
 class Versioned:
     """Which event last wrote a snapshot-style fact (newest event time wins, then event id)."""
 
-    as_of: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    as_of: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     as_of_event: Mapped[str | None] = mapped_column(String(64))
 
 
@@ -55,7 +56,7 @@ class ReportContactUpload(Versioned, Base):
     __tablename__ = "report_contact_uploads"
 
     upload_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    uploaded_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    uploaded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     uploaded_on: Mapped[dt.date | None] = mapped_column(Date)  # in the pharmacy's time zone
     uploaded_by: Mapped[str | None] = mapped_column(String(64))
     imported: Mapped[int] = mapped_column(Integer, default=0)
@@ -69,7 +70,7 @@ class ReportContact(Base):
 
     contact_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     left_pending_on: Mapped[dt.date | None] = mapped_column(Date)
-    left_pending_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    left_pending_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     left_pending_staff: Mapped[str | None] = mapped_column(String(64))  # assignee at that moment
     converted_on: Mapped[dt.date | None] = mapped_column(Date)
     conversion_value: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
@@ -84,7 +85,7 @@ class ReportContactStatusChange(Base):
     __tablename__ = "report_contact_status_changes"
 
     contact_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    changed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), primary_key=True)
     from_status: Mapped[str] = mapped_column(String(20), primary_key=True)
     to_status: Mapped[str] = mapped_column(String(20), primary_key=True)
     changed_on: Mapped[dt.date | None] = mapped_column(Date)

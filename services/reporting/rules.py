@@ -11,11 +11,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Iterable, NamedTuple
 from zoneinfo import ZoneInfo
 
+from shared.categories import CATEGORIES
 from shared.envelope import isoformat_utc
+from shared.money import CENTS, money
 
-CENTS = Decimal("0.01")
 ZERO = Decimal("0")
-CATEGORIES = ("contact_sheet", "first_time_prescription", "regular_branded", "generic_informed")
 
 # -- windows -----------------------------------------------------------------------------
 WINDOW_DAYS = {"7d": 7, "30d": 30, "90d": 90, "all": None}
@@ -50,32 +50,12 @@ def percentage(part: int, whole: int) -> Decimal:
     return (Decimal(part) * 100 / Decimal(whole)).quantize(CENTS, rounding=ROUND_HALF_UP)
 
 
-def money(amount) -> Decimal:
-    """An amount (Decimal, number or None) as Decimal with two places."""
-    return Decimal(str(amount or 0)).quantize(CENTS, rounding=ROUND_HALF_UP)
-
-
 def average(total: Decimal, count: int) -> Decimal:
     """``total / count`` with two places (half-up); 0.00 when there is nothing to average."""
     return money(Decimal(total) / count) if count else money(0)
 
 
-# -- event values (ids: shared.ids.stored_id / wire_id) ------------------------------------
-def parse_instant(text: str) -> dt.datetime:
-    """An ISO 8601 instant from an event, as aware UTC."""
-    instant = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if instant.tzinfo is None:
-        instant = instant.replace(tzinfo=dt.timezone.utc)
-    return instant.astimezone(dt.timezone.utc)
-
-
-def aware(instant: dt.datetime | None) -> dt.datetime | None:
-    """A stored instant as aware UTC (SQLite hands them back naive)."""
-    if instant is None or instant.tzinfo is not None:
-        return instant
-    return instant.replace(tzinfo=dt.timezone.utc)
-
-
+# -- event values (ids: shared.ids.stored_id / wire_id; instants: shared.events) -----------
 def local_date(instant: dt.datetime, zone: ZoneInfo) -> dt.date:
     """The pharmacy's calendar date of an instant."""
     return instant.astimezone(zone).date()
@@ -89,7 +69,7 @@ def supersedes(fact, event_time: dt.datetime, event_id: str) -> bool:
     """
     if fact.as_of is None:
         return True
-    return (event_time, event_id) >= (aware(fact.as_of), fact.as_of_event or "")
+    return (event_time, event_id) >= (fact.as_of, fact.as_of_event or "")
 
 
 def stamp(fact, event_time: dt.datetime, event_id: str) -> None:
@@ -105,7 +85,7 @@ def _left_pending_rank(day: dt.date, instant: dt.datetime | None, staff: str | N
 def offer_left_pending(contact, day: dt.date, instant: dt.datetime | None, staff: str | None) -> None:
     """Record that a contact was out of ``pending`` at ``day``; the earliest such moment wins."""
     if contact.left_pending_on is not None:
-        current = _left_pending_rank(contact.left_pending_on, aware(contact.left_pending_at),
+        current = _left_pending_rank(contact.left_pending_on, contact.left_pending_at,
                                      contact.left_pending_staff)
         if current <= _left_pending_rank(day, instant, staff):
             return

@@ -4,9 +4,10 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from shared.fields import Money, QuerySchema
+from shared.categories import CATEGORIES
+from shared.fields import ExternalId, Money, QuerySchema
 
-from .rules import CATEGORIES, WINDOWS
+from .rules import WINDOWS
 
 RATE = ("a percentage rounded half-up to two decimals, as a JSON number (57.14, 12.5, 0); "
         "0 when the divisor is 0")
@@ -34,7 +35,7 @@ class ConversionReportSchema(_WindowSchema):
 
 
 class StaffFiguresSchema(ma.Schema):
-    staff_id = ma.fields.Raw(metadata={"description": "the staff member's id (integer when numeric)"})
+    staff_id = ExternalId(metadata={"description": "the staff member's id (integer when numeric)"})
     name = ma.fields.String(allow_none=True)
     assigned = ma.fields.Integer(metadata={"description": "contacts assigned to them by uploads in the window"})
     contacted = ma.fields.Integer(metadata={"description": "their contacts that first left pending in the window"})

@@ -21,7 +21,7 @@ from werkzeug.routing import IntegerConverter, Map
 
 from ..auth import verify_token
 from ..broker import broker_reachable
-from ..clock import utcnow
+from ..clock import Clock, utcnow
 from ..config import Settings
 from ..context import new_request_id, request_id_var
 from ..db import ping
@@ -29,7 +29,7 @@ from ..errors import DomainError, Unauthorized
 from ..ids import MAX_ID
 from ..logs import configure_logging
 from ..runtime import Runtime
-from .http import CLOCK_KEY, RUNTIME_KEY, Clock, problem, runtime
+from .http import CLOCK_KEY, RUNTIME_KEY, problem, runtime
 
 log = logging.getLogger(__name__)
 

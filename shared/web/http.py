@@ -7,7 +7,7 @@ plain arguments (a session, settings, a clock), never Flask itself.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, TypeVar, cast, overload
 from zoneinfo import ZoneInfo
@@ -16,6 +16,7 @@ from flask import Response, current_app, g, jsonify
 from sqlalchemy.orm import Session
 
 from ..auth import Principal
+from ..clock import Clock
 from ..config import Settings
 from ..context import request_id_var
 from ..db import unit_of_work
@@ -27,7 +28,6 @@ PROBLEM = "application/problem+json"
 RUNTIME_KEY = "runtime"
 CLOCK_KEY = "clock"
 
-Clock = Callable[[], dt.datetime]
 SettingsT = TypeVar("SettingsT", bound=Settings)
 
 

@@ -2,6 +2,7 @@
 from decimal import Decimal
 
 from shared.envelope import validate_event
+from shared.events import BillCreated
 from shared.relay import OutboxRelay
 from shared.testing import Probe, auth_headers, running
 from services.billing.models import messaging
@@ -95,9 +96,10 @@ def test_bill_created_is_relayed_with_confirms(client, settings, runtime, amqp_u
         assert event["type"] == "bill.created" and event["source"] == "/services/billing"
         assert properties.message_id == event["id"] and properties.delivery_mode == 2
         assert event["correlationid"] == "req-42"
-        assert event["data"]["bill_id"] == created["id"]
-        assert Decimal(event["data"]["total_amount"]) == Decimal("200.50")
-        assert event["data"]["items"][0]["duration_days"] == 30
+        bill_created = BillCreated.load(event)
+        assert bill_created.bill_id == created["id"]
+        assert bill_created.total_amount == Decimal("200.50")
+        assert bill_created.items[0].duration_days == 30
         with runtime.session_factory() as session:
             assert messaging.pending_count(session) == 0
     finally:

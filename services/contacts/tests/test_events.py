@@ -13,6 +13,7 @@ from services.contacts.domain import bill_order
 from services.contacts.models import ContactRecord, StaffMember, messaging
 from shared.consumer import ConsumerRunner
 from shared.envelope import make_event, to_json, validate_event
+from shared.events import ContactConverted, ContactStatusChanged
 from shared.relay import OutboxRelay
 from shared.testing import Probe, auth_headers, eventually, publish_raw, running
 
@@ -70,13 +71,15 @@ def test_bill_with_was_contacted_before_converts_the_contact(runtime, contacts, 
     assert str(converted.conversion_value) == "1234.50" and converted.conversion_bill_id == "501"
     [event] = outbox(runtime, "contact.converted")
     validate_event(event)
-    assert event["data"] == {"contact_id": converted.id, "phone": PHONE_A, "name": "Asha",
-                             "converted_at": "2026-02-03", "conversion_value": "1234.50", "bill_id": 501,
-                             "assigned_to": converted.assigned_to, "customer_category": "regular_branded",
-                             # EVENTS.md's optional field: every consumer ranks converting bills alike
-                             "bill_date": "2026-02-03"}
+    assert ContactConverted.load(event).to_data() == {"contact_id": converted.id, "phone": PHONE_A, "name": "Asha",
+                                                      "converted_at": "2026-02-03", "conversion_value": "1234.50",
+                                                      "bill_id": 501, "assigned_to": converted.assigned_to,
+                                                      "customer_category": "regular_branded",
+                                                      # EVENTS.md's optional field: consumers rank bills alike
+                                                      "bill_date": "2026-02-03"}
     [changed] = outbox(runtime, "contact.status_changed")
-    assert (changed["data"]["from_status"], changed["data"]["to_status"], changed["data"]["by"]) == \
+    changed = ContactStatusChanged.load(changed)
+    assert (changed.from_status, changed.to_status, changed.by) == \
         ("pending", "converted", 11)
 
 
@@ -115,7 +118,7 @@ def test_the_first_converting_bill_wins_whatever_the_delivery_order(runtime, con
     converted = contact(runtime, PHONE_A)
     assert (converted.converted_at, str(converted.conversion_value), converted.conversion_bill_id) == \
         (dt.date(2026, 2, 1), "100.00", "30")
-    assert [e["data"]["bill_id"] for e in outbox(runtime, "contact.converted")] == [21, 30]
+    assert [ContactConverted.load(e).bill_id for e in outbox(runtime, "contact.converted")] == [21, 30]
     assert len(outbox(runtime, "contact.status_changed")) == 1
     # same date: the lower bill id is first
     deliver("bill.created", bill(PHONE_A, "2026-02-01", "55.00", bill_id=29))

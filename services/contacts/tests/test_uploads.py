@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from services.contacts.importing import neutralize_for_export
 from services.contacts.models import ContactRecord, messaging
+from shared.events import ContactsUploaded
 from shared.testing import auth_headers, eventually
 
 from .conftest import STAFF_IDS, staff_event
@@ -71,8 +72,9 @@ def test_sample_list_imports_exactly_the_expected_phones(client, runtime, staff,
     assert all(r["reason"] for r in lines)
     # one summary event
     [event] = outbox_events(runtime, "contacts.uploaded")
-    assert event["data"]["upload_id"] == body["id"] and event["data"]["imported"] == len(imported)
-    assert event["data"]["assigned"] == body["assigned"]
+    uploaded = ContactsUploaded.load(event)
+    assert uploaded.upload_id == body["id"] and uploaded.imported == len(imported)
+    assert uploaded.assigned == body["assigned"]
     # uploading it again: every phone already known, nothing new
     again = upload(client, filename, (FIXTURES / filename).read_bytes())
     assert again.status_code == 201

@@ -15,7 +15,7 @@ from typing import cast
 from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session
 
-from shared.messaging import utcnow
+from shared.clock import utcnow
 
 from ..importing import ParsedRow
 from ..models import FAILED, ContactUpload

@@ -22,9 +22,9 @@ from typing import cast
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
+from shared.clock import utcnow
 from shared.db import is_postgres
 from shared.events import ContactsUploaded
-from shared.messaging import utcnow
 
 from ..importing import ParsedRow, RowOutcome
 from ..models import COMPLETED, ContactRecord, ContactUpload, CustomerLink, messaging

@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import Engine, update
 
+from shared.clock import utcnow
 from shared.db import is_postgres
-from shared.messaging import utcnow
 
 from ..models import PROCESSING, ContactUpload
 

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from shared.clock import utcnow
 from shared.db import is_postgres
 from shared.errors import NotFound
-from shared.messaging import utcnow
 
 from ..models import FAILED, PROCESSING, ContactUpload, ContactUploadError
 
@@ -58,17 +58,12 @@ def get_upload(session: Session, upload_id: int) -> ContactUpload:
     # Only PostgreSQL imports beat the heartbeat while they run (see progress.ProgressWriter).
     stale_after = STALE_AFTER if is_postgres(session) else STALE_AFTER_WITHOUT_HEARTBEAT
     if (upload.status == PROCESSING and upload.heartbeat_at
-            and utcnow() - _aware(upload.heartbeat_at) > stale_after):
+            and utcnow() - upload.heartbeat_at > stale_after):
         upload.status = FAILED
         upload.failure_reason = INTERRUPTED
         upload.completed_at = utcnow()
         session.flush()
     return upload
-
-
-def _aware(instant: dt.datetime) -> dt.datetime:
-    # SQLite hands back naive UTC.
-    return instant if instant.tzinfo else instant.replace(tzinfo=dt.UTC)
 
 
 def uploads_query() -> Select[ContactUpload]:

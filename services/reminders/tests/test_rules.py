@@ -8,8 +8,9 @@ from flask import Flask
 from hypothesis import given, strategies as st
 
 from services.reminders.domain import (KnownPurchase, days_until_due, medicine_key, purchase_order,
-                                       refill_cycle, whatsapp_message, whatsapp_url)
+                                       refill_cycle, whatsapp_message)
 from shared.ids import wire_id
+from shared.phones import whatsapp_link
 from shared.refills import refill_reminder_date as reminder_date
 from shared.web import pharmacy_today as shared_pharmacy_today
 
@@ -163,7 +164,7 @@ def test_wire_ids_come_back_as_they_were_sent():
 
 
 def test_whatsapp_link_opens_a_chat_naming_customer_and_medicine():
-    url = whatsapp_url("+919876543210", whatsapp_message("Asha Rao", "Metformin 500", D(2026, 2, 26)))
+    url = whatsapp_link("+919876543210", whatsapp_message("Asha Rao", "Metformin 500", D(2026, 2, 26)))
     parts = urlsplit(url)
     assert (parts.scheme, parts.netloc, parts.path) == ("https", "wa.me", "/919876543210")
     text = parse_qs(parts.query)["text"][0]
@@ -172,7 +173,7 @@ def test_whatsapp_link_opens_a_chat_naming_customer_and_medicine():
 
 
 def test_whatsapp_text_is_one_encoded_parameter():
-    url = whatsapp_url("+919876543210", whatsapp_message("Rao & Sons", "Vit D3 60K #4", D(2026, 2, 26)))
+    url = whatsapp_link("+919876543210", whatsapp_message("Rao & Sons", "Vit D3 60K #4", D(2026, 2, 26)))
     query = parse_qs(urlsplit(url).query)
     assert list(query) == ["text"] and "Rao & Sons" in query["text"][0] and "#4" in query["text"][0]
 

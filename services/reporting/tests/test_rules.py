@@ -9,6 +9,7 @@ import pytest
 
 from services.reporting import rules
 from services.reporting.rules import Contribution
+from shared.events import parse_instant
 from shared.ids import stored_id, wire_id
 
 TODAY = dt.date(2026, 3, 31)
@@ -48,9 +49,9 @@ def test_average_conversion_value():
 
 def test_instants_are_dated_in_the_pharmacy_time_zone():
     kolkata = ZoneInfo("Asia/Kolkata")
-    assert rules.local_date(rules.parse_instant("2026-03-24T19:00:00Z"), kolkata) == dt.date(2026, 3, 25)
-    assert rules.local_date(rules.parse_instant("2026-03-24T18:29:59Z"), kolkata) == dt.date(2026, 3, 24)
-    assert rules.local_date(rules.parse_instant("2026-03-24T19:00:00+00:00"), ZoneInfo("UTC")) == dt.date(2026, 3, 24)
+    assert rules.local_date(parse_instant("2026-03-24T19:00:00Z"), kolkata) == dt.date(2026, 3, 25)
+    assert rules.local_date(parse_instant("2026-03-24T18:29:59Z"), kolkata) == dt.date(2026, 3, 24)
+    assert rules.local_date(parse_instant("2026-03-24T19:00:00+00:00"), ZoneInfo("UTC")) == dt.date(2026, 3, 24)
 
 
 def test_ids_are_keyed_as_text_and_shown_as_numbers_when_they_are():
@@ -68,7 +69,7 @@ def _contact():
 
 
 def test_the_earliest_move_out_of_pending_wins_in_any_order():
-    at = lambda text: rules.parse_instant(text)  # noqa: E731
+    at = lambda text: parse_instant(text)  # noqa: E731
     offers = [(dt.date(2026, 3, 5), at("2026-03-05T05:00:00Z"), "11"),
               (dt.date(2026, 3, 2), at("2026-03-01T19:00:00Z"), "12"),
               (dt.date(2026, 3, 2), None, "13"),  # a conversion on the same day, known only by date
@@ -96,12 +97,12 @@ def test_the_first_conversion_wins_in_any_order():
 
 def test_a_newer_snapshot_supersedes_an_older_one_only():
     fact = SimpleNamespace(as_of=None, as_of_event=None)
-    t1, t2 = rules.parse_instant("2026-03-01T10:00:00Z"), rules.parse_instant("2026-03-02T10:00:00Z")
+    t1, t2 = parse_instant("2026-03-01T10:00:00Z"), parse_instant("2026-03-02T10:00:00Z")
     assert rules.supersedes(fact, t1, "a")
     rules.stamp(fact, t2, "b")
     assert not rules.supersedes(fact, t1, "z")
     assert rules.supersedes(fact, t2, "b") and rules.supersedes(fact, t2, "c") and not rules.supersedes(fact, t2, "a")
-    fact.as_of = fact.as_of.replace(tzinfo=None)  # as SQLite returns it
+    # Stored instants come back aware UTC from every database (shared.db.UTCDateTime).
     assert rules.supersedes(fact, t2, "c")
 
 
