@@ -4,6 +4,7 @@ Used as ``gunicorn -c gunicorn.conf.py -b HOST:PORT <module>.wsgi:app`` by the P
 docker-compose.yml. Threads, not extra processes, absorb I/O waits (the gateway mostly waits
 on upstream services); nothing is preloaded, so no connection crosses a fork.
 """
+
 import os
 
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))

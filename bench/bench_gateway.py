@@ -12,6 +12,7 @@ Without ``--gateway`` it starts the whole stack like the end-to-end tests (tests
 databases and a RabbitMQ vhost of its own, the Procfile's processes); with ``--gateway URL`` it
 measures a running stack (``--username``/``--password``, default the .env.example admin).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,7 +33,7 @@ def percentile(values: list[float], pct: float) -> float:
     if not values:
         return float("nan")
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
 
 def hammer(seconds: float, threads: int, make_request) -> tuple[int, int, list[float]]:
@@ -72,10 +73,15 @@ def hammer(seconds: float, threads: int, make_request) -> tuple[int, int, list[f
 
 
 def bill_for(n: int) -> dict:
-    return {"customer_phone": f"+9198765{n % 100_000:05d}", "customer_name": f"Bench {n % 1000}",
-            "customer_category": "regular_branded",
-            "items": [{"medicine_name": "Metformin 500", "quantity": 2, "amount": "120.50", "duration_days": 30},
-                      {"medicine_name": "Vitamin D3", "quantity": 1, "amount": "80.00", "is_generic": True}]}
+    return {
+        "customer_phone": f"+9198765{n % 100_000:05d}",
+        "customer_name": f"Bench {n % 1000}",
+        "customer_category": "regular_branded",
+        "items": [
+            {"medicine_name": "Metformin 500", "quantity": 2, "amount": "120.50", "duration_days": 30},
+            {"medicine_name": "Vitamin D3", "quantity": 1, "amount": "80.00", "is_generic": True},
+        ],
+    }
 
 
 def measure(gateway: str, token: str, seconds: float, baseline_seconds: float, threads: int) -> dict:
@@ -94,15 +100,22 @@ def measure(gateway: str, token: str, seconds: float, baseline_seconds: float, t
     bills_ok, bills_failed, bill_lat = hammer(seconds, threads, bill)
     baseline = base_ok / baseline_seconds
     rate = bills_ok / seconds
-    return {"baseline": baseline, "baseline_p99_ms": percentile(base_lat, 99) * 1000, "baseline_failed": base_failed,
-            "bills": rate, "bills_failed": bills_failed, "bills_p99_ms": percentile(bill_lat, 99) * 1000,
-            "bills_median_ms": statistics.median(bill_lat) * 1000 if bill_lat else float("nan"),
-            "ratio": rate / baseline if baseline else float("nan")}
+    return {
+        "baseline": baseline,
+        "baseline_p99_ms": percentile(base_lat, 99) * 1000,
+        "baseline_failed": base_failed,
+        "bills": rate,
+        "bills_failed": bills_failed,
+        "bills_p99_ms": percentile(bill_lat, 99) * 1000,
+        "bills_median_ms": statistics.median(bill_lat) * 1000 if bill_lat else float("nan"),
+        "ratio": rate / baseline if baseline else float("nan"),
+    }
 
 
 def login(gateway: str, username: str, password: str) -> str:
-    response = requests.post(f"{gateway.rstrip('/')}/api/v1/auth/login",
-                             json={"username": username, "password": password}, timeout=30)
+    response = requests.post(
+        f"{gateway.rstrip('/')}/api/v1/auth/login", json={"username": username, "password": password}, timeout=30
+    )
     response.raise_for_status()
     return response.json()["access_token"]
 
@@ -113,28 +126,42 @@ def main(argv=None) -> int:
     parser.add_argument("--baseline-seconds", type=float, default=5.0, help="how long /healthz is measured")
     parser.add_argument("--threads", type=int, default=8, help="concurrent client threads (default 8)")
     parser.add_argument("--gateway", help="URL of a running gateway; default: start a stack of its own")
-    parser.add_argument("--services", help="comma-separated services of the stack it starts (default: all); "
-                                           "'gateway,billing' measures the accept path without any consumer")
+    parser.add_argument(
+        "--services",
+        help="comma-separated services of the stack it starts (default: all); "
+        "'gateway,billing' measures the accept path without any consumer",
+    )
     parser.add_argument("--username", default="admin")
     parser.add_argument("--password", default="admin-dev-password")
     args = parser.parse_args(argv)
 
     if args.gateway:
-        result = measure(args.gateway, login(args.gateway, args.username, args.password), args.seconds,
-                         args.baseline_seconds, args.threads)
+        result = measure(
+            args.gateway,
+            login(args.gateway, args.username, args.password),
+            args.seconds,
+            args.baseline_seconds,
+            args.threads,
+        )
     else:
         from tests.stack import ADMIN_PASSWORD, ADMIN_USERNAME, standalone_stack
+
         with standalone_stack(args.services.split(",") if args.services else None) as stack:
             print(f"stack started (logs in {stack.log_dir})", file=sys.stderr)
             token = login(stack.gateway_url, ADMIN_USERNAME, ADMIN_PASSWORD)
             result = measure(stack.gateway_url, token, args.seconds, args.baseline_seconds, args.threads)
 
-    print(f"healthz_baseline {result['baseline']:.1f} req/s (p99 {result['baseline_p99_ms']:.1f} ms, "
-          f"failed {result['baseline_failed']})")
-    print(f"bills_accepted {result['bills']:.1f} bills/s (baseline {result['baseline']:.1f}, "
-          f"ratio {result['ratio']:.3f})")
-    print(f"bills_p99_latency {result['bills_p99_ms']:.1f} ms (median {result['bills_median_ms']:.1f} ms, "
-          f"failed {result['bills_failed']})")
+    print(
+        f"healthz_baseline {result['baseline']:.1f} req/s (p99 {result['baseline_p99_ms']:.1f} ms, "
+        f"failed {result['baseline_failed']})"
+    )
+    print(
+        f"bills_accepted {result['bills']:.1f} bills/s (baseline {result['baseline']:.1f}, ratio {result['ratio']:.3f})"
+    )
+    print(
+        f"bills_p99_latency {result['bills_p99_ms']:.1f} ms (median {result['bills_median_ms']:.1f} ms, "
+        f"failed {result['bills_failed']})"
+    )
     return 0 if result["bills_failed"] == 0 else 1
 
 

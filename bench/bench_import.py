@@ -16,6 +16,7 @@ Prints one line per figure: ``name value unit (baseline X, ratio R)``.
 * ``contact_import_1m_csv_*``: a 1M-row CSV uploaded through the app's background path (202,
   progress polled until completed) in a child process whose peak RSS is reported.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,7 +44,7 @@ LAST_NAMES = ["Rao", "Sharma", "Iyer", "Patel", "Reddy", "D'Souza", "Singh", "NÃ
 def phone_forms(rng: random.Random, n: int):
     """Realistic phone cells: mostly Indian mobiles in the usual shapes, some foreign, invalid, repeated."""
     issued = []
-    for i in range(n):
+    for _i in range(n):
         roll = rng.random()
         if issued and roll < 0.03:
             yield rng.choice(issued)  # a repeat within the file
@@ -86,6 +87,7 @@ def write_csv(path: Path, rows: int, seed: int = 7, short_names: bool = False) -
 
 def write_xlsx(csv_path: Path, path: Path) -> None:
     from openpyxl import Workbook
+
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("contacts")
     with open(csv_path, encoding="utf-8", newline="") as handle:
@@ -105,19 +107,23 @@ def line(name: str, value: float, unit: str, baseline: float | None = None) -> N
 class BenchDatabase:
     def __init__(self):
         from sqlalchemy.engine import make_url
+
         admin = os.environ.get("TEST_DATABASE_URL", DEFAULT_PG)
         self.admin = admin
-        self.url = make_url(admin).set(database=f"bench_contacts_{uuid.uuid4().hex[:8]}").render_as_string(
-            hide_password=False)
+        self.url = (
+            make_url(admin).set(database=f"bench_contacts_{uuid.uuid4().hex[:8]}").render_as_string(hide_password=False)
+        )
 
     def __enter__(self):
         from shared.migrations import upgrade
+
         upgrade("contacts", self.url)
         return self
 
     def __exit__(self, *exc):
         from sqlalchemy import create_engine, text
         from sqlalchemy.engine import make_url
+
         engine = create_engine(self.admin, isolation_level="AUTOCOMMIT")
         with engine.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(self.url).database}" WITH (FORCE)'))
@@ -127,21 +133,31 @@ class BenchDatabase:
 def fresh_runtime(url: str):
     """A runtime on an emptied contacts database with three active staff users."""
     from services.contacts.models import Base, StaffMember
-    from shared.clock import utcnow
     from services.contacts.settings import ContactsSettings
+    from shared.clock import utcnow
     from shared.runtime import Runtime
     from shared.testing import JWT_SECRET, make_settings, truncate_all
+
     settings = make_settings("contacts", url, "amqp://guest:guest@127.0.0.1:5672/%2F", cls=ContactsSettings)
     assert JWT_SECRET
     runtime = Runtime.build(settings)
     truncate_all(runtime.engine, Base.metadata)
     with runtime.session_factory() as session:
         for staff_id in (11, 12, 13):
-            session.add(StaffMember(staff_id=staff_id, username=f"staff{staff_id}", name=f"Staff {staff_id}",
-                                    role="staff", active=True, event_time=utcnow()))
+            session.add(
+                StaffMember(
+                    staff_id=staff_id,
+                    username=f"staff{staff_id}",
+                    name=f"Staff {staff_id}",
+                    role="staff",
+                    active=True,
+                    event_time=utcnow(),
+                )
+            )
         session.commit()
     with runtime.engine.begin() as conn:  # fresh statistics, as a long-running database has
         from sqlalchemy import text
+
         conn.execute(text("ANALYZE"))
     return runtime
 
@@ -161,6 +177,7 @@ def csv_parse_rate(path: Path, rows: int) -> float:
 
 def calamine_parse_rate(path: Path, rows: int) -> float:
     from python_calamine import CalamineWorkbook
+
     best = 0.0
     for _ in range(2):
         start = time.perf_counter()
@@ -179,12 +196,21 @@ def run_use_case(runtime, path: Path):
     from services.contacts.uploads.importer import import_contacts
     from services.contacts.uploads.records import NewUpload, create_upload
     from shared.db import unit_of_work
+
     rows_iter = read_contact_list(path, path.name, "IN")
     with unit_of_work(runtime.session_factory) as session:
         staff = choose_staff(session, None)
-        upload = create_upload(session, NewUpload(
-            filename=path.name, list_name="bench", uploaded_by=1, assign_to=None,
-            file_kind=path.suffix.lstrip("."), file_bytes=path.stat().st_size))
+        upload = create_upload(
+            session,
+            NewUpload(
+                filename=path.name,
+                list_name="bench",
+                uploaded_by=1,
+                assign_to=None,
+                file_kind=path.suffix.lstrip("."),
+                file_bytes=path.stat().st_size,
+            ),
+        )
         import_contacts(session, upload, rows_iter, staff)
     return upload
 
@@ -200,12 +226,15 @@ def use_case_rate(url: str, path: Path, rows: int, repeats: int = 2, preload: Pa
             run_use_case(runtime, preload)
             with runtime.engine.begin() as conn:
                 from sqlalchemy import text
+
                 conn.execute(text("ANALYZE contact_records"))
         start = time.perf_counter()
         upload = run_use_case(runtime, path)
         elapsed = time.perf_counter() - start
-        summary = {k: getattr(upload, k) for k in ("total_rows", "imported", "duplicates_in_file", "invalid",
-                                                   "already_known", "assigned")}
+        summary = {
+            k: getattr(upload, k)
+            for k in ("total_rows", "imported", "duplicates_in_file", "invalid", "already_known", "assigned")
+        }
         assert upload.total_rows == rows, summary
         runtime.engine.dispose()
         best = max(best, rows / elapsed)
@@ -215,13 +244,18 @@ def use_case_rate(url: str, path: Path, rows: int, repeats: int = 2, preload: Pa
 def http_rate(url: str, path: Path, rows: int) -> float:
     from services.contacts.app import create_app
     from shared.testing import auth_headers
+
     runtime = fresh_runtime(url)
     settings = runtime.settings.with_overrides(async_upload_bytes=10**9)
     client = create_app(settings, runtime).test_client()
     content = path.read_bytes()
     start = time.perf_counter()
-    response = client.post("/api/v1/contacts/uploads", data={"file": (io.BytesIO(content), path.name)},
-                           headers=auth_headers("admin", 1), content_type="multipart/form-data")
+    response = client.post(
+        "/api/v1/contacts/uploads",
+        data={"file": (io.BytesIO(content), path.name)},
+        headers=auth_headers("admin", 1),
+        content_type="multipart/form-data",
+    )
     elapsed = time.perf_counter() - start
     assert response.status_code == 201, response.json
     runtime.engine.dispose()
@@ -232,14 +266,19 @@ def million_child(url: str, path: str, rows: int) -> None:
     """In a child process: upload through the app's background path, poll progress, report RSS."""
     from services.contacts.app import create_app
     from shared.testing import auth_headers
+
     runtime = fresh_runtime(url)
     settings = runtime.settings.with_overrides(async_upload_bytes=1024 * 1024, max_upload_bytes=64 * 1024 * 1024)
     client = create_app(settings, runtime).test_client()
     headers = auth_headers("admin", 1)
     start = time.perf_counter()
     with open(path, "rb") as handle:
-        response = client.post("/api/v1/contacts/uploads", data={"file": (handle, Path(path).name)},
-                               headers=headers, content_type="multipart/form-data")
+        response = client.post(
+            "/api/v1/contacts/uploads",
+            data={"file": (handle, Path(path).name)},
+            headers=headers,
+            content_type="multipart/form-data",
+        )
     assert response.status_code == 202, response.json
     location = response.headers["Location"]
     samples = []
@@ -251,11 +290,20 @@ def million_child(url: str, path: str, rows: int) -> None:
         time.sleep(0.5)
     elapsed = time.perf_counter() - start
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"status": status["status"], "elapsed": elapsed, "peak_rss_mb": peak_mb,
-                      "imported": status["imported"], "total_rows": status["total_rows"],
-                      "failure_reason": status.get("failure_reason"),
-                      "progress_samples": samples[:3] + samples[len(samples) // 2:len(samples) // 2 + 2] + samples[-2:],
-                      "distinct_progress_values": len({s[1] for s in samples})}))
+    print(
+        json.dumps(
+            {
+                "status": status["status"],
+                "elapsed": elapsed,
+                "peak_rss_mb": peak_mb,
+                "imported": status["imported"],
+                "total_rows": status["total_rows"],
+                "failure_reason": status.get("failure_reason"),
+                "progress_samples": samples[:3] + samples[len(samples) // 2 : len(samples) // 2 + 2] + samples[-2:],
+                "distinct_progress_values": len({s[1] for s in samples}),
+            }
+        )
+    )
 
 
 def main(argv=None) -> int:
@@ -293,15 +341,22 @@ def main(argv=None) -> int:
         line("contact_import_100k_xlsx", xlsx_rate, "rows/s", xlsx_baseline)
         million_path = tmp / "contacts-1m.csv"
         write_csv(million_path, args.million_rows, seed=11, short_names=True)
-        child = subprocess.run(check=False, args=[sys.executable, __file__, "--child-million", database.url, str(million_path),
-                                str(args.million_rows)], capture_output=True, text=True, cwd=ROOT)
+        child = subprocess.run(
+            check=False,
+            args=[sys.executable, __file__, "--child-million", database.url, str(million_path), str(args.million_rows)],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
         if child.returncode != 0:
             print(child.stderr[-3000:], file=sys.stderr)
             return 1
         result = json.loads(child.stdout.strip().splitlines()[-1])
-        print(f"# 1M CSV: {million_path.stat().st_size / 2**20:.1f} MiB, status {result['status']}, "
-              f"imported {result['imported']}, progress (s, rows_done, total_rows) {result['progress_samples']}",
-              flush=True)
+        print(
+            f"# 1M CSV: {million_path.stat().st_size / 2**20:.1f} MiB, status {result['status']}, "
+            f"imported {result['imported']}, progress (s, rows_done, total_rows) {result['progress_samples']}",
+            flush=True,
+        )
         line("contact_import_1m_csv", args.million_rows / result["elapsed"], "rows/s")
         line("contact_import_1m_csv_peak_rss", result["peak_rss_mb"], "MB")
         if result["status"] != "completed":

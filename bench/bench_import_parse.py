@@ -18,6 +18,7 @@ Prints one line per figure, ``name value unit (baseline X, ratio R)``:
 
 Each figure is the best of three runs (the machines are shared and noisy).
 """
+
 from __future__ import annotations
 
 import csv
@@ -38,8 +39,18 @@ from services.contacts.importing import normalize_phone, read_contact_list  # no
 
 ROWS = 100_000
 RUNS = 3
-NAMES = ["Asha Rao", "Ravi Sharma", "Priya Iyer", "Zoë D'Souza", "José  Núñez", "प्रिया पटेल",
-         "ಅನಿತಾ", "முருகன்", "=HYPERLINK(\"http://example.invalid\")", "Meera Khan"]
+NAMES = [
+    "Asha Rao",
+    "Ravi Sharma",
+    "Priya Iyer",
+    "Zoë D'Souza",
+    "José  Núñez",
+    "प्रिया पटेल",
+    "ಅನಿತಾ",
+    "முருகன்",
+    '=HYPERLINK("http://example.invalid")',
+    "Meera Khan",
+]
 
 
 def phone_cells(rng: random.Random, count: int) -> list[object]:
@@ -57,12 +68,25 @@ def phone_cells(rng: random.Random, count: int) -> list[object]:
             cells.append(rng.choice(["+44 20 7946 0958", "+65 8123 4567", "+971 50 123 4567", "+1 212 555 0123"]))
             continue
         national = f"{rng.choice('6789')}{rng.randrange(10**9):09d}"
-        cells.append(rng.choice([
-            national, national, f"+91{national}", f"{national[:5]} {national[5:]}",
-            f"+91-{national[:5]}-{national[5:]}", f"+91 {national[:5]}-{national[5:]}", f"0{national}",
-            f"91{national}", f"91 {national[:5]} {national[5:]}", f"({national[:3]}) {national[3:6]} {national[6:]}",
-            f"{national[:3]}-{national[3:6]}-{national[6:]}", f" {national} ", int(national),
-        ]))
+        cells.append(
+            rng.choice(
+                [
+                    national,
+                    national,
+                    f"+91{national}",
+                    f"{national[:5]} {national[5:]}",
+                    f"+91-{national[:5]}-{national[5:]}",
+                    f"+91 {national[:5]}-{national[5:]}",
+                    f"0{national}",
+                    f"91{national}",
+                    f"91 {national[:5]} {national[5:]}",
+                    f"({national[:3]}) {national[3:6]} {national[6:]}",
+                    f"{national[:3]}-{national[3:6]}-{national[6:]}",
+                    f" {national} ",
+                    int(national),
+                ]
+            )
+        )
     return cells
 
 

@@ -10,6 +10,7 @@ serialized events published by bare pika in confirm mode with no database, the f
 offers (confirms in flight on a SelectConnection); the one-confirm-at-a-time BlockingChannel rate
 is printed too, for context. Uses a throw-away database and vhost of its own.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,21 +23,29 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import pika  # noqa: E402
-from sqlalchemy import MetaData, create_engine, insert, text  # noqa: E402
+import pika
+from sqlalchemy import MetaData, create_engine, insert, text
 
-from shared.clock import utcnow  # noqa: E402
-from shared.db import make_engine, make_session_factory  # noqa: E402
-from shared.envelope import make_event, to_json  # noqa: E402
-from shared.messaging import PENDING, MessagingTables  # noqa: E402
-from shared.migrations import ensure_database  # noqa: E402
-from shared.relay import OutboxRelay  # noqa: E402
-from shared.testing import DEFAULT_AMQP, DEFAULT_PG, JWT_SECRET, VhostAdmin, _with_vhost  # noqa: E402
-from shared.config import Settings  # noqa: E402
+from shared.clock import utcnow
+from shared.config import Settings
+from shared.db import make_engine, make_session_factory
+from shared.envelope import make_event, to_json
+from shared.messaging import PENDING, MessagingTables
+from shared.migrations import ensure_database
+from shared.relay import OutboxRelay
+from shared.testing import DEFAULT_AMQP, DEFAULT_PG, JWT_SECRET, VhostAdmin, _with_vhost
 
-PURCHASE = {"purchase_id": 1, "customer_id": 7, "bill_id": 3, "purchase_date": "2026-02-01",
-            "medicine_name": "Metformin 500", "is_generic": False, "quantity": 2, "amount": "120.50",
-            "duration_days": 30}
+PURCHASE = {
+    "purchase_id": 1,
+    "customer_id": 7,
+    "bill_id": 3,
+    "purchase_date": "2026-02-01",
+    "medicine_name": "Metformin 500",
+    "is_generic": False,
+    "quantity": 2,
+    "amount": "120.50",
+    "duration_days": 30,
+}
 
 
 def main() -> None:
@@ -57,8 +66,10 @@ def main() -> None:
         metadata = MetaData()
         tables = MessagingTables(metadata, source="/bench/relay")
         metadata.create_all(engine)
-        events = [to_json(make_event("purchase.recorded", {**PURCHASE, "purchase_id": n}, source="/bench/relay"))
-                  for n in range(args.events)]
+        events = [
+            to_json(make_event("purchase.recorded", {**PURCHASE, "purchase_id": n}, source="/bench/relay"))
+            for n in range(args.events)
+        ]
         queue = declare_sink(amqp_url)
 
         blocking = raw_publish_rate(amqp_url, events)
@@ -68,10 +79,23 @@ def main() -> None:
 
         now = utcnow()
         with engine.begin() as conn:
-            conn.execute(insert(tables.outbox), [
-                {"event_id": str(uuid.uuid4()), "event_type": "purchase.recorded", "exchange": None,
-                 "routing_key": "purchase.recorded", "payload": body, "status": PENDING, "attempts": 0,
-                 "created_at": now, "next_attempt_at": now} for body in events])
+            conn.execute(
+                insert(tables.outbox),
+                [
+                    {
+                        "event_id": str(uuid.uuid4()),
+                        "event_type": "purchase.recorded",
+                        "exchange": None,
+                        "routing_key": "purchase.recorded",
+                        "payload": body,
+                        "status": PENDING,
+                        "attempts": 0,
+                        "created_at": now,
+                        "next_attempt_at": now,
+                    }
+                    for body in events
+                ],
+            )
         settings = Settings(service="bench", database_url=db_url, amqp_url=amqp_url, jwt_secret=JWT_SECRET)
         sessions = make_session_factory(engine)
         relay = OutboxRelay(settings, sessions, tables)
@@ -91,8 +115,10 @@ def main() -> None:
         delivered = queue_depth(amqp_url, queue)
         assert delivered == args.events, f"the sink queue holds {delivered} of {args.events} events"
         print(f"outbox_relay {rate:.0f} events/s (baseline {baseline:.0f}, ratio {rate / baseline:.2f})")
-        print(f"raw_pika_blocking_confirmed_publish {blocking:.0f} events/s "
-              f"(baseline {baseline:.0f}, ratio {blocking / baseline:.2f})")
+        print(
+            f"raw_pika_blocking_confirmed_publish {blocking:.0f} events/s "
+            f"(baseline {baseline:.0f}, ratio {blocking / baseline:.2f})"
+        )
     finally:
         engine.dispose()
         admin = create_engine(pg_admin, isolation_level="AUTOCOMMIT")
@@ -118,9 +144,13 @@ def raw_publish_rate(amqp_url: str, events: list[str]) -> float:
     channel.confirm_delivery()
     started = time.perf_counter()
     for body in events:
-        channel.basic_publish("pharmacy.events", "purchase.recorded", body.encode(),
-                              pika.BasicProperties(delivery_mode=2, content_type="application/cloudevents+json"),
-                              mandatory=True)
+        channel.basic_publish(
+            "pharmacy.events",
+            "purchase.recorded",
+            body.encode(),
+            pika.BasicProperties(delivery_mode=2, content_type="application/cloudevents+json"),
+            mandatory=True,
+        )
     rate = len(events) / (time.perf_counter() - started)
     connection.close()
     return rate
@@ -140,9 +170,13 @@ def raw_pipelined_rate(amqp_url: str, events: list[str]) -> float:
     def publish(channel):
         state["started"] = time.perf_counter()
         for body in events:
-            channel.basic_publish("pharmacy.events", "purchase.recorded", body.encode(),
-                                  pika.BasicProperties(delivery_mode=2, content_type="application/cloudevents+json"),
-                                  mandatory=True)
+            channel.basic_publish(
+                "pharmacy.events",
+                "purchase.recorded",
+                body.encode(),
+                pika.BasicProperties(delivery_mode=2, content_type="application/cloudevents+json"),
+                mandatory=True,
+            )
 
     def on_confirm(frame):
         state["confirmed"] = frame.method.delivery_tag if frame.method.multiple else state["confirmed"] + 1
@@ -150,8 +184,11 @@ def raw_pipelined_rate(amqp_url: str, events: list[str]) -> float:
             state["elapsed"] = time.perf_counter() - state["started"]
             connection.close()
 
-    connection = pika.SelectConnection(pika.URLParameters(amqp_url), on_open_callback=on_open,
-                                       on_close_callback=lambda conn, _reason: conn.ioloop.stop())
+    connection = pika.SelectConnection(
+        pika.URLParameters(amqp_url),
+        on_open_callback=on_open,
+        on_close_callback=lambda conn, _reason: conn.ioloop.stop(),
+    )
     connection.ioloop.start()
     return len(events) / state["elapsed"]
 

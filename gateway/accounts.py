@@ -42,9 +42,7 @@ class TooManySignInFailures(TooManyRequests):
     """Too many recent failures for this username from this address; ``retry_after`` seconds to wait."""
 
     def __init__(self, retry_after: int) -> None:
-        super().__init__(
-            "too many failed sign-ins; try again later", retry_after=retry_after
-        )
+        super().__init__("too many failed sign-ins; try again later", retry_after=retry_after)
 
 
 @dataclass(frozen=True)
@@ -80,29 +78,19 @@ def sign_in(
         record_login_failure(session, name, client_ip, clock())
         session.commit()
         raise InvalidCredentials()
-    session.execute(
-        delete(LoginFailure).where(
-            LoginFailure.username == name, LoginFailure.ip == client_ip
-        )
-    )
+    session.execute(delete(LoginFailure).where(LoginFailure.username == name, LoginFailure.ip == client_ip))
     if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(
-            password
-        )  # today's parameters, now that the password is known
+        user.password_hash = hash_password(password)  # today's parameters, now that the password is known
     token = issue_token(
         Principal(user.id, user.username, user.role, user.name),
         settings.jwt_secret,
         settings.token_ttl_seconds,
         now=clock(),
     )
-    return SignInResult(
-        user=user, access_token=token, expires_in=settings.token_ttl_seconds
-    )
+    return SignInResult(user=user, access_token=token, expires_in=settings.token_ttl_seconds)
 
 
-def check_login_rate(
-    session: Session, username: str, ip: str, now: dt.datetime
-) -> None:
+def check_login_rate(session: Session, username: str, ip: str, now: dt.datetime) -> None:
     """Raise TooManySignInFailures after MAX_FAILURES failures in LOGIN_WINDOW."""
     since = now - LOGIN_WINDOW
     count, oldest = session.execute(
@@ -113,18 +101,12 @@ def check_login_rate(
         )
     ).one()
     if count >= MAX_FAILURES:
-        raise TooManySignInFailures(
-            retry_after=max(1, math.ceil((oldest + LOGIN_WINDOW - now).total_seconds()))
-        )
+        raise TooManySignInFailures(retry_after=max(1, math.ceil((oldest + LOGIN_WINDOW - now).total_seconds())))
 
 
-def record_login_failure(
-    session: Session, username: str, ip: str, now: dt.datetime
-) -> None:
+def record_login_failure(session: Session, username: str, ip: str, now: dt.datetime) -> None:
     """Count one failure; failures older than the window no longer matter and are dropped."""
-    session.execute(
-        delete(LoginFailure).where(LoginFailure.failed_at <= now - LOGIN_WINDOW)
-    )
+    session.execute(delete(LoginFailure).where(LoginFailure.failed_at <= now - LOGIN_WINDOW))
     session.add(LoginFailure(username=username[:200], ip=ip[:64], failed_at=now))
 
 

@@ -1,4 +1,5 @@
 """The gateway's own routes: sign-in, the signed-in user, staff administration, dead letters."""
+
 from __future__ import annotations
 
 from flask import g, request
@@ -12,8 +13,17 @@ from shared.web import current_principal, current_settings, now, paginate, requi
 from . import staff as domain
 from .accounts import SignInResult, sign_in
 from .proxy import forward, get_from_each
-from .schemas import (DeadLetterOverviewSchema, LoginSchema, StaffInSchema, StaffPageSchema, StaffPatchSchema,
-                      StaffQuerySchema, StaffSchema, TokenSchema, UserSchema)
+from .schemas import (
+    DeadLetterOverviewSchema,
+    LoginSchema,
+    StaffInSchema,
+    StaffPageSchema,
+    StaffPatchSchema,
+    StaffQuerySchema,
+    StaffSchema,
+    TokenSchema,
+    UserSchema,
+)
 from .settings import CONSUMING_SERVICES
 
 auth_blp = Blueprint("auth", __name__, url_prefix="/auth", description="Sign-in")
@@ -31,8 +41,14 @@ class Login(MethodView):
     def post(self, body: dict[str, str]) -> SignInResult:
         """Exchange a username and password for a bearer token."""
         with transaction() as session:
-            return sign_in(session, body["username"], body["password"], request.remote_addr or "unknown",
-                           current_settings(), clock=now)
+            return sign_in(
+                session,
+                body["username"],
+                body["password"],
+                request.remote_addr or "unknown",
+                current_settings(),
+                clock=now,
+            )
 
 
 @auth_blp.route("/me", endpoint="me")
@@ -90,12 +106,21 @@ class DeadLetters(MethodView):
     def get(self, args):
         """Dead letters of every consuming service, grouped by service (a service that is down is marked unavailable)."""
         require_admin()
-        headers = {"Authorization": request.headers["Authorization"], "X-Request-ID": g.request_id,
-                   "Accept": "application/json"}
-        services = {service: ({"available": True, "total": page.get("total", 0), "items": page.get("items", [])}
-                              if page is not None else {"available": False, "detail": why, "total": 0, "items": []})
-                    for service, page, why in get_from_each(CONSUMING_SERVICES, "/api/v1/admin/dead-letters",
-                                                            params=args, headers=headers)}
+        headers = {
+            "Authorization": request.headers["Authorization"],
+            "X-Request-ID": g.request_id,
+            "Accept": "application/json",
+        }
+        services = {
+            service: (
+                {"available": True, "total": page.get("total", 0), "items": page.get("items", [])}
+                if page is not None
+                else {"available": False, "detail": why, "total": 0, "items": []}
+            )
+            for service, page, why in get_from_each(
+                CONSUMING_SERVICES, "/api/v1/admin/dead-letters", params=args, headers=headers
+            )
+        }
         return {"services": services, "total": sum(s["total"] for s in services.values())}
 
 

@@ -1,4 +1,5 @@
 """The gateway's app factory: sign-in and staff, routing to the services, docs and the web UI."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -19,12 +20,15 @@ from .staff import current_account
 
 # Routes anyone may call: sign-in, docs, the web UI's files (health and static are public in shared.web).
 PUBLIC = {"auth.login", "docs.openapi_json", "docs.asyncapi_json", "docs.docs_page", "ui"}
-UI_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-          "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+UI_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
 
 
-def create_app(settings: GatewaySettings | None = None, runtime: Runtime | None = None,
-               environ: Mapping[str, str] | None = None) -> Flask:
+def create_app(
+    settings: GatewaySettings | None = None, runtime: Runtime | None = None, environ: Mapping[str, str] | None = None
+) -> Flask:
     """The gateway; tests pass their own settings (upstream base URLs among them) and runtime.
 
     Creates the first admin from ADMIN_USERNAME/ADMIN_PASSWORD (read from ``environ``, default
@@ -33,8 +37,14 @@ def create_app(settings: GatewaySettings | None = None, runtime: Runtime | None 
     """
     settings = settings or load_settings("gateway", environ, cls=GatewaySettings)
     runtime = (runtime or Runtime.build(settings)).with_settings(settings)
-    app, api = create_service_app("gateway", settings, title="Gateway", runtime_obj=runtime,
-                                  blueprints=[auth_blp, staff_blp, admin_blp], public_endpoints=PUBLIC)
+    app, api = create_service_app(
+        "gateway",
+        settings,
+        title="Gateway",
+        runtime_obj=runtime,
+        blueprints=[auth_blp, staff_blp, admin_blp],
+        public_endpoints=PUBLIC,
+    )
     app.extensions["gateway_api"] = api
     proxy.register_routes(app)
     app.register_blueprint(docs_blp)
@@ -61,7 +71,10 @@ def create_app(settings: GatewaySettings | None = None, runtime: Runtime | None 
 
     if settings.trusted_proxies:
         # Behind N reverse proxies the client address (used by the sign-in limit) is in X-Forwarded-For.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies,  # type: ignore[method-assign]
-                                x_proto=settings.trusted_proxies)
+        app.wsgi_app = ProxyFix(
+            app.wsgi_app,
+            x_for=settings.trusted_proxies,  # type: ignore[method-assign]
+            x_proto=settings.trusted_proxies,
+        )
     ensure_admin(runtime.session_factory, environ)
     return app

@@ -3,6 +3,7 @@
 When no active admin exists, ``ADMIN_USERNAME`` / ``ADMIN_PASSWORD`` become one (and
 ``staff.created`` goes into the outbox); a missing variable then fails fast, naming it.
 """
+
 from __future__ import annotations
 
 import logging

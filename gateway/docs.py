@@ -23,7 +23,9 @@ from .settings import DEFAULT_UPSTREAMS
 
 docs_blp = Blueprint("docs", __name__)
 METHODS = ("get", "post", "put", "patch", "delete", "head", "options")
-DOCS_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'"
+DOCS_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'"
+)
 
 
 def service_specs() -> list[tuple[str, dict | None, str | None]]:
@@ -64,18 +66,13 @@ def merge_specs(own: dict, services: list[tuple[str, dict | None, str | None]]) 
                 final = name
                 if name in target and target[name] != definition:
                     final = f"{service.capitalize()}{name}"
-                    renames[f"#/components/{kind}/{name}"] = (
-                        f"#/components/{kind}/{final}"
-                    )
+                    renames[f"#/components/{kind}/{name}"] = f"#/components/{kind}/{final}"
                 taken.setdefault(kind, {})[final] = definition
         for kind, entries in taken.items():
             for name, definition in entries.items():
                 components[kind][name] = _rewrite_refs(definition, renames)
         for path, item in (spec.get("paths") or {}).items():
-            routed = (
-                path.startswith("/api/v1/")
-                and owner_of(path.removeprefix("/api/v1")) == service
-            )
+            routed = path.startswith("/api/v1/") and owner_of(path.removeprefix("/api/v1")) == service
             if routed and path not in merged["paths"]:
                 merged["paths"][path] = _rewrite_refs(item, renames)
         for tag in spec.get("tags", []):
@@ -87,9 +84,7 @@ def merge_specs(own: dict, services: list[tuple[str, dict | None, str | None]]) 
         "description": "Every route of the system as served by the gateway under /api/v1. "
         "Authenticate with POST /api/v1/auth/login, then send `Authorization: Bearer <token>`."
         + (
-            " Unavailable when this document was built (their routes are missing): "
-            + ", ".join(missing)
-            + "."
+            " Unavailable when this document was built (their routes are missing): " + ", ".join(missing) + "."
             if missing
             else ""
         ),
@@ -106,18 +101,14 @@ def aggregated_spec() -> dict:
     """The merged spec, rebuilt at most every 30 s per process (docs are public: no fan-out per hit)."""
     cache = current_app.extensions.setdefault("gateway_spec_cache", {})
     with _spec_lock:
-        if (
-            cache.get("spec") is None
-            or time.monotonic() - cache["at"] > SPEC_TTL_SECONDS
-        ):
+        if cache.get("spec") is None or time.monotonic() - cache["at"] > SPEC_TTL_SECONDS:
             own = current_app.extensions["gateway_api"].spec.to_dict()
             services = service_specs()
             spec = merge_specs(own, services)
             # Keep a partial spec (a service down) only briefly, so it fills in once the service is up.
             cache["spec"], cache["at"] = (
                 spec,
-                time.monotonic()
-                - (0 if all(body for _, body, _ in services) else SPEC_TTL_SECONDS - 2),
+                time.monotonic() - (0 if all(body for _, body, _ in services) else SPEC_TTL_SECONDS - 2),
             )
         return cache["spec"]
 
@@ -131,9 +122,7 @@ def openapi_json():
 def asyncapi_json():
     """The event contract (AsyncAPI 3.0): what an integration may publish and consume."""
     settings = current_settings()
-    return asyncapi_document(
-        exchange=settings.exchange, dead_letter_exchange=settings.dead_letter_exchange
-    )
+    return asyncapi_document(exchange=settings.exchange, dead_letter_exchange=settings.dead_letter_exchange)
 
 
 @docs_blp.get("/api/v1/docs")
@@ -171,11 +160,7 @@ def _schema_text(spec: dict, schema, depth: int = 0) -> str:
             mark = "" if prop in required else "?"
             lines.append(f"{pad}{prop}{mark}: {_schema_text(spec, sub, depth + 1)}")
         head = f"{name} " if name else ""
-        return (
-            head + "{\n" + "\n".join(lines) + "\n" + "  " * depth + "}"
-            if lines
-            else (head + "{…}").strip()
-        )
+        return head + "{\n" + "\n".join(lines) + "\n" + "  " * depth + "}" if lines else (head + "{…}").strip()
     bits = [kind or name or "any"]
     if schema.get("format"):
         bits.append(f"({schema['format']})")
@@ -214,14 +199,8 @@ def render_docs(spec: dict) -> str:
             if method in item:
                 operation = item[method]
                 tag = (operation.get("tags") or ["other"])[0]
-                groups.setdefault(tag, []).append(
-                    (path, method, operation, item.get("parameters", []))
-                )
-    out.append(
-        "<nav>"
-        + "".join(f"<a href='#tag-{e(tag)}'>{e(tag)}</a>" for tag in groups)
-        + "</nav>"
-    )
+                groups.setdefault(tag, []).append((path, method, operation, item.get("parameters", [])))
+    out.append("<nav>" + "".join(f"<a href='#tag-{e(tag)}'>{e(tag)}</a>" for tag in groups) + "</nav>")
     for tag, operations in groups.items():
         out.append(f"<h2 id='tag-{e(tag)}'>{e(tag)}</h2>")
         for path, method, operation, shared_params in operations:
@@ -233,16 +212,11 @@ def render_docs(spec: dict) -> str:
                 out.append(f"<p>{e(operation['description'])}</p>")
             # An operation's parameter overrides the path-level one of the same name and location.
             by_key = {}
-            for p in [
-                _resolve(spec, p)
-                for p in list(shared_params) + list(operation.get("parameters", []))
-            ]:
+            for p in [_resolve(spec, p) for p in list(shared_params) + list(operation.get("parameters", []))]:
                 by_key[(p.get("name"), p.get("in"))] = p
             params = list(by_key.values())
             if params:
-                out.append(
-                    "<table><tr><th>parameter</th><th>in</th><th>schema</th><th>required</th></tr>"
-                )
+                out.append("<table><tr><th>parameter</th><th>in</th><th>schema</th><th>required</th></tr>")
                 for p in params:
                     out.append(
                         f"<tr><td>{e(p.get('name', ''))}</td><td>{e(p.get('in', ''))}</td>"
@@ -258,14 +232,10 @@ def render_docs(spec: dict) -> str:
                 )
             for status, answer in (operation.get("responses") or {}).items():
                 answer = _resolve(spec, answer)
-                out.append(
-                    f"<p><b>{e(str(status))}</b> {e(answer.get('description', ''))}</p>"
-                )
+                out.append(f"<p><b>{e(str(status))}</b> {e(answer.get('description', ''))}</p>")
                 for media, content in (answer.get("content") or {}).items():
                     if content.get("schema") and str(status).startswith("2"):
-                        out.append(
-                            f"<pre>{e(media)}: {e(_schema_text(spec, content['schema']))}</pre>"
-                        )
+                        out.append(f"<pre>{e(media)}: {e(_schema_text(spec, content['schema']))}</pre>")
             out.append("</details>")
     out.append("</body></html>")
     return "\n".join(out)

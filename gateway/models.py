@@ -1,4 +1,5 @@
 """The gateway's tables: users (staff and admins), login failures, and its outbox."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -1,4 +1,5 @@
 """Password hashing with argon2id (argon2-cffi's defaults, RFC 9106 low-memory profile)."""
+
 from __future__ import annotations
 
 from functools import lru_cache

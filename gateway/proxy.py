@@ -3,6 +3,7 @@
 Each thread keeps its own ``requests.Session`` (connection pool): sessions are not shared
 across threads, and gunicorn's thread or process workers each get their own.
 """
+
 from __future__ import annotations
 
 import logging
@@ -19,11 +20,28 @@ from .settings import ROUTES, GatewaySettings
 
 log = logging.getLogger(__name__)
 
-FORWARDED_REQUEST_HEADERS = ("Authorization", "Content-Type", "Idempotency-Key", "Accept", "Accept-Language",
-                             "If-None-Match", "If-Modified-Since")
+FORWARDED_REQUEST_HEADERS = (
+    "Authorization",
+    "Content-Type",
+    "Idempotency-Key",
+    "Accept",
+    "Accept-Language",
+    "If-None-Match",
+    "If-Modified-Since",
+)
 # Hop-by-hop headers (RFC 9110 7.6.1) stay on their own connection; Server and Date are the gateway's own.
-HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
-              "transfer-encoding", "upgrade", "server", "date"}
+HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "server",
+    "date",
+}
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 CHUNK = 64 * 1024
 UPLOAD_TYPES = ("multipart/form-data", "application/octet-stream")
@@ -48,8 +66,12 @@ def get_from_each(services, path: str, params=None, headers=None) -> list[tuple[
 
     def fetch(service: str):
         try:
-            answer = http_session().get(f"{cfg.upstreams[service]}{path}", params=params, headers=headers,
-                                        timeout=(cfg.upstream_connect_timeout, cfg.upstream_docs_timeout))
+            answer = http_session().get(
+                f"{cfg.upstreams[service]}{path}",
+                params=params,
+                headers=headers,
+                timeout=(cfg.upstream_connect_timeout, cfg.upstream_docs_timeout),
+            )
         except requests.RequestException as exc:
             return service, None, f"unreachable ({type(exc).__name__})"
         if answer.status_code != 200:
@@ -81,9 +103,8 @@ def owner_of(path: str) -> str | None:
     """The service owning ``/api/v1/<path>`` (longest matching prefix), or None."""
     best = None
     for prefix, service in ROUTES.items():
-        if path == prefix or path.startswith(prefix + "/"):
-            if best is None or len(prefix) > len(best[0]):
-                best = (prefix, service)
+        if (path == prefix or path.startswith(prefix + "/")) and (best is None or len(prefix) > len(best[0])):
+            best = (prefix, service)
     return best[1] if best else None
 
 
@@ -161,9 +182,15 @@ def forward(service: str, path: str | None = None, method: str | None = None, bo
     url = base + quote(path or request.path, safe="/:@!$&'()*+,;=~")
     try:
         upstream = http_session().request(
-            method or request.method, url, params=request.query_string.decode("latin-1") or None,
-            data=request_body() if body is ... else body, headers=upstream_headers(), stream=True,
-            allow_redirects=False, timeout=(cfg.upstream_connect_timeout, cfg.upstream_read_timeout))
+            method or request.method,
+            url,
+            params=request.query_string.decode("latin-1") or None,
+            data=request_body() if body is ... else body,
+            headers=upstream_headers(),
+            stream=True,
+            allow_redirects=False,
+            timeout=(cfg.upstream_connect_timeout, cfg.upstream_read_timeout),
+        )
     except BodyTooLarge:
         return too_large(limit)
     except requests.Timeout:
@@ -197,7 +224,17 @@ def proxy_view(path: str = ""):
 def register_routes(app: Flask) -> None:
     """One URL rule per owned prefix (and everything under it), so unknown paths stay 404."""
     for prefix in ROUTES:
-        app.add_url_rule(f"/api/v1{prefix}", endpoint=f"proxy{prefix.replace('/', '.')}", view_func=proxy_view,
-                         methods=METHODS, provide_automatic_options=False)
-        app.add_url_rule(f"/api/v1{prefix}/<path:path>", endpoint=f"proxy{prefix.replace('/', '.')}.sub",
-                         view_func=proxy_view, methods=METHODS, provide_automatic_options=False)
+        app.add_url_rule(
+            f"/api/v1{prefix}",
+            endpoint=f"proxy{prefix.replace('/', '.')}",
+            view_func=proxy_view,
+            methods=METHODS,
+            provide_automatic_options=False,
+        )
+        app.add_url_rule(
+            f"/api/v1{prefix}/<path:path>",
+            endpoint=f"proxy{prefix.replace('/', '.')}.sub",
+            view_func=proxy_view,
+            methods=METHODS,
+            provide_automatic_options=False,
+        )

@@ -3,6 +3,7 @@
 The overview's query is the services' own ``shared.dead_letters_api.DeadLetterQuerySchema``
 (the gateway forwards it to each of them).
 """
+
 from __future__ import annotations
 
 import marshmallow as ma
@@ -14,8 +15,7 @@ from shared.web import PageArgs, page_schema
 from .models import ROLES
 from .staff import MIN_PASSWORD_LENGTH
 
-USERNAME = validate.Regexp(r"^[A-Za-z0-9._@-]{2,64}$",
-                           error="2-64 letters, digits or . _ @ - (no spaces)")
+USERNAME = validate.Regexp(r"^[A-Za-z0-9._@-]{2,64}$", error="2-64 letters, digits or . _ @ - (no spaces)")
 PASSWORD = validate.Length(min=MIN_PASSWORD_LENGTH, max=1024)
 
 

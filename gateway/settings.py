@@ -2,6 +2,7 @@
 
 ``load_settings("gateway", cls=GatewaySettings)`` reads them with the common ones.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping

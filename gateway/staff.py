@@ -3,6 +3,7 @@
 Every change to a user adds ``staff.created`` / ``staff.updated`` to the outbox in the caller's
 transaction, so the other services' rosters follow. Sign-in is ``gateway.accounts``.
 """
+
 from __future__ import annotations
 
 import unicodedata
@@ -44,8 +45,9 @@ def staff_event(user: User, event: type[StaffCreated] | type[StaffUpdated]) -> S
 
 def check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationFailed("the password is too short",
-                               errors={"password": [f"at least {MIN_PASSWORD_LENGTH} characters"]})
+        raise ValidationFailed(
+            "the password is too short", errors={"password": [f"at least {MIN_PASSWORD_LENGTH} characters"]}
+        )
 
 
 def create_staff(session: Session, new: NewStaff) -> User:
@@ -54,8 +56,15 @@ def create_staff(session: Session, new: NewStaff) -> User:
     username = normalize_username(new.username)
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(f"the username {username!r} is taken")
-    user = User(username=username, name=new.name, role=new.role, active=True,
-                password_hash=hash_password(new.password), created_at=utcnow(), updated_at=utcnow())
+    user = User(
+        username=username,
+        name=new.name,
+        role=new.role,
+        active=True,
+        password_hash=hash_password(new.password),
+        created_at=utcnow(),
+        updated_at=utcnow(),
+    )
     session.add(user)
     try:
         session.flush()
@@ -93,8 +102,11 @@ def update_staff(session: Session, user_id: int, changes: dict) -> User:
         raise NotFound(f"staff member {user_id} does not exist")
     if "password" in changes:
         check_password(changes["password"])
-    loses_admin = user.role == "admin" and user.active and (
-        changes.get("role", "admin") != "admin" or changes.get("active", True) is False)
+    loses_admin = (
+        user.role == "admin"
+        and user.active
+        and (changes.get("role", "admin") != "admin" or changes.get("active", True) is False)
+    )
     if loses_admin and active_admin_count(session, lock=True) <= 1:
         raise Conflict("this is the last active admin; make another admin first")
     if "name" in changes:

@@ -1,4 +1,5 @@
 """The gateway's background process: the outbox relay (``staff.created`` / ``staff.updated``)."""
+
 from __future__ import annotations
 
 import sys

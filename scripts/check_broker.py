@@ -2,6 +2,7 @@
 
 Used by `make run` (through scripts/with_env.py, so .env fills in what the environment lacks) before anything is started.
 """
+
 from __future__ import annotations
 
 import os
@@ -35,16 +36,22 @@ def main() -> int:
     try:
         pika.BlockingConnection(params).close()
     except (ProbableAuthenticationError, ProbableAccessDeniedError) as exc:
-        print(f"RabbitMQ at {_redacted(url)} refused the credentials or virtual host ({type(exc).__name__}).\n"
-              "Fix AMQP_URL in .env (user, password and vhost must exist on the broker).", file=sys.stderr)
+        print(
+            f"RabbitMQ at {_redacted(url)} refused the credentials or virtual host ({type(exc).__name__}).\n"
+            "Fix AMQP_URL in .env (user, password and vhost must exist on the broker).",
+            file=sys.stderr,
+        )
         return 1
-    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+    except Exception as exc:
         why = type(exc).__name__ + (f": {exc}" if str(exc) else "")
-        print(f"RabbitMQ is not reachable at {_redacted(url)} ({why}).\n"
-              "Start one, then run `make run` again:\n"
-              "  rabbitmq-server -detached            # a locally installed RabbitMQ\n"
-              "  docker compose up -d rabbitmq        # or the one from docker-compose.yml\n"
-              "or point AMQP_URL in .env at a running broker.", file=sys.stderr)
+        print(
+            f"RabbitMQ is not reachable at {_redacted(url)} ({why}).\n"
+            "Start one, then run `make run` again:\n"
+            "  rabbitmq-server -detached            # a locally installed RabbitMQ\n"
+            "  docker compose up -d rabbitmq        # or the one from docker-compose.yml\n"
+            "or point AMQP_URL in .env at a running broker.",
+            file=sys.stderr,
+        )
         return 1
     print(f"RabbitMQ reachable at {_redacted(url)}")
     return 0

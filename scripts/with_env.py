@@ -8,6 +8,7 @@ with an empty env file, because honcho itself would let ``.env`` override the en
 ``ENV_FILE`` names another file (default ``.env`` in the current directory); a missing file is
 no error (the defaults apply).
 """
+
 from __future__ import annotations
 
 import os

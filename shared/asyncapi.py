@@ -109,9 +109,7 @@ def _message(event: type[Event]) -> dict[str, Any]:
             "description": "The X-Request-ID of the request that caused the event.",
             "location": "$message.payload#/correlationid",
         },
-        "bindings": {
-            "amqp": {"messageType": event.TYPE, "bindingVersion": AMQP_BINDING}
-        },
+        "bindings": {"amqp": {"messageType": event.TYPE, "bindingVersion": AMQP_BINDING}},
     }
 
 
@@ -142,14 +140,8 @@ def _operations(flow: Flow, dead_letter_exchange: str) -> dict[str, dict[str, An
     channel = {"$ref": f"#/channels/{event_type}"}
     messages = [{"$ref": f"#/channels/{event_type}/messages/{event_type}"}]
     planned = {"x-planned": True} if flow.planned else {}
-    note = (
-        " Planned: in the contract, not yet sent or received by the services."
-        if flow.planned
-        else ""
-    )
-    publishers = [flow.publisher] + (
-        [INTEGRATIONS] if flow.integrations_publish else []
-    )
+    note = " Planned: in the contract, not yet sent or received by the services." if flow.planned else ""
+    publishers = [flow.publisher] + ([INTEGRATIONS] if flow.integrations_publish else [])
     operations: dict[str, dict[str, Any]] = {}
     for publisher in publishers:
         who = (
@@ -198,14 +190,11 @@ def asyncapi_document(
     """Every channel, message and operation of the event contract, as an AsyncAPI 3.0.0 document."""
     missing = set(EVENT_TYPES) - {flow.event.TYPE for flow in FLOWS}
     if missing:
-        raise RuntimeError(
-            f"event types without a flow in shared.asyncapi.FLOWS: {sorted(missing)}"
-        )
+        raise RuntimeError(f"event types without a flow in shared.asyncapi.FLOWS: {sorted(missing)}")
     envelope = _plain_schema("_envelope")
     envelope["title"] = "CloudEvent"
     envelope["description"] = (
-        "CloudEvents 1.0 structured mode. `(source, id)` identifies an event; "
-        "AMQP message_id = id and type = type."
+        "CloudEvents 1.0 structured mode. `(source, id)` identifies an event; AMQP message_id = id and type = type."
     )
     operations: dict[str, dict[str, Any]] = {}
     for flow in FLOWS:
@@ -231,22 +220,13 @@ def asyncapi_document(
                 "description": "The deployment's RabbitMQ (AMQP_URL); the host shown is docker-compose's.",
             }
         },
-        "channels": {
-            event_type: _channel(cls, exchange)
-            for event_type, cls in sorted(EVENT_TYPES.items())
-        },
+        "channels": {event_type: _channel(cls, exchange) for event_type, cls in sorted(EVENT_TYPES.items())},
         "operations": operations,
         "components": {
             "schemas": {
                 "CloudEvent": envelope,
-                **{
-                    event_type: _plain_schema(event_type)
-                    for event_type in sorted(EVENT_TYPES)
-                },
+                **{event_type: _plain_schema(event_type) for event_type in sorted(EVENT_TYPES)},
             },
-            "messages": {
-                event_type: _message(cls)
-                for event_type, cls in sorted(EVENT_TYPES.items())
-            },
+            "messages": {event_type: _message(cls) for event_type, cls in sorted(EVENT_TYPES.items())},
         },
     }

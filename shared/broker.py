@@ -1,4 +1,5 @@
 """RabbitMQ connection and topology helpers (pika). Each process opens its own connections."""
+
 from __future__ import annotations
 
 import logging
@@ -41,19 +42,24 @@ def queue_names(consumer: str) -> tuple[str, str]:
     return f"{consumer}.events", f"{consumer}.events.dlq"
 
 
-def declare_consumer_queues(channel, consumer: str, event_types, exchange: str,
-                            dead_letter_exchange: str, delivery_limit: int) -> tuple[str, str]:
+def declare_consumer_queues(
+    channel, consumer: str, event_types, exchange: str, dead_letter_exchange: str, delivery_limit: int
+) -> tuple[str, str]:
     """Declare the consumer's quorum queue (delivery limit, DLX) bound to its event types, and its DLQ."""
     declare_exchanges(channel, exchange, dead_letter_exchange)
     queue, dlq = queue_names(consumer)
     channel.queue_declare(queue=dlq, durable=True, arguments={"x-queue-type": "quorum"})
     channel.queue_bind(queue=dlq, exchange=dead_letter_exchange, routing_key=queue)
-    channel.queue_declare(queue=queue, durable=True, arguments={
-        "x-queue-type": "quorum",
-        "x-delivery-limit": delivery_limit,
-        "x-dead-letter-exchange": dead_letter_exchange,
-        "x-dead-letter-routing-key": queue,
-    })
+    channel.queue_declare(
+        queue=queue,
+        durable=True,
+        arguments={
+            "x-queue-type": "quorum",
+            "x-delivery-limit": delivery_limit,
+            "x-dead-letter-exchange": dead_letter_exchange,
+            "x-dead-letter-routing-key": queue,
+        },
+    )
     for event_type in sorted(event_types):
         channel.queue_bind(queue=queue, exchange=exchange, routing_key=event_type)
     return queue, dlq

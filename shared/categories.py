@@ -3,6 +3,7 @@
 The values are what is stored and sent on the wire; the labels are the user guide's words
 (what the bill form's dropdown and the report show).
 """
+
 from __future__ import annotations
 
 import typing

@@ -7,6 +7,7 @@ own declares them in one subclass of ``Settings`` (``services/contacts/settings.
 ``gateway/settings.py``) and loads it with ``load_settings(service, cls=...)``. A missing
 required variable or a malformed value fails fast with a ConfigError naming the variable.
 """
+
 from __future__ import annotations
 
 import os
@@ -45,7 +46,7 @@ def env(name: str, *, environ: Environ | None = None) -> str: ...
 def env(name: str, default: str, environ: Environ | None = None) -> str: ...
 @overload
 def env(name: str, default: None, environ: Environ | None = None) -> str | None: ...
-def env(name: str, default: str | None | _Missing = _NO_DEFAULT, environ: Environ | None = None) -> str | None:
+def env(name: str, default: str | _Missing | None = _NO_DEFAULT, environ: Environ | None = None) -> str | None:
     """Return the environment variable ``name``; without a default, a missing one raises ConfigError.
 
     An empty value counts as missing (``FOO=`` in an env file means "not set").
@@ -119,12 +120,14 @@ class Settings:
 
 
 @overload
-def load_settings(service: str, environ: Environ | None = None, *, cls: type[SettingsT],
-                  **overrides: Any) -> SettingsT: ...
+def load_settings(
+    service: str, environ: Environ | None = None, *, cls: type[SettingsT], **overrides: Any
+) -> SettingsT: ...
 @overload
 def load_settings(service: str, environ: Environ | None = None, **overrides: Any) -> Settings: ...
-def load_settings(service: str, environ: Environ | None = None, *, cls: type[Settings] = Settings,
-                  **overrides: Any) -> Settings:
+def load_settings(
+    service: str, environ: Environ | None = None, *, cls: type[Settings] = Settings, **overrides: Any
+) -> Settings:
     """Read the settings of ``service`` (of class ``cls``) from the environment.
 
     ``overrides`` replace fields without reading their variables. A missing required variable

@@ -50,9 +50,7 @@ class _Delivery:
 
 
 def _is_database_outage(exc: Exception) -> bool:
-    return isinstance(exc, OperationalError) or (
-        isinstance(exc, DBAPIError) and exc.connection_invalidated
-    )
+    return isinstance(exc, OperationalError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
 
 
 class ConsumerRunner:
@@ -70,9 +68,7 @@ class ConsumerRunner:
     ):
         unknown = sorted(set(handlers) - set(EVENT_TYPES))
         if unknown:
-            raise ValueError(
-                f"{consumer} has handlers for event types the contract does not know: {unknown}"
-            )
+            raise ValueError(f"{consumer} has handlers for event types the contract does not know: {unknown}")
         self.settings = settings
         self.session_factory = session_factory
         self.tables = tables
@@ -101,9 +97,7 @@ class ConsumerRunner:
                 self._consume(connection, stop)
                 backoff.reset()
             except CONNECTION_ERRORS as exc:
-                log.warning(
-                    "worker lost the broker, reconnecting", extra={"error": str(exc)}
-                )
+                log.warning("worker lost the broker, reconnecting", extra={"error": str(exc)})
                 wait(stop, backoff.next())
             finally:
                 try:
@@ -128,15 +122,9 @@ class ConsumerRunner:
         # Callbacks only queue deliveries; they are handled outside pika's dispatch so that
         # waiting (backoff, database outage) can keep the connection's heartbeats going.
         pending: collections.deque[_Delivery] = collections.deque()
-        channel.basic_consume(
-            queue, lambda ch, m, p, b: pending.append(_Delivery(queue, m, p, b))
-        )
-        channel.basic_consume(
-            dlq, lambda ch, m, p, b: pending.append(_Delivery(dlq, m, p, b))
-        )
-        log.info(
-            "worker consuming", extra={"queue": queue, "types": sorted(self.handlers)}
-        )
+        channel.basic_consume(queue, lambda ch, m, p, b: pending.append(_Delivery(queue, m, p, b)))
+        channel.basic_consume(dlq, lambda ch, m, p, b: pending.append(_Delivery(dlq, m, p, b)))
+        log.info("worker consuming", extra={"queue": queue, "types": sorted(self.handlers)})
         while not stop.is_set():
             connection.process_data_events(time_limit=0.5)
             while pending and not stop.is_set():
@@ -144,9 +132,7 @@ class ConsumerRunner:
                 if delivery.queue == dlq:
                     self._archive(connection, channel, delivery, queue, stop)
                 else:
-                    self._deliver(
-                        connection, channel, dead_letter_channel, delivery, queue, stop
-                    )
+                    self._deliver(connection, channel, dead_letter_channel, delivery, queue, stop)
         channel.cancel()
 
     # -- one message ----------------------------------------------------------------------
@@ -163,14 +149,10 @@ class ConsumerRunner:
         try:
             event = parse_event(delivery.body)
             if event["type"] not in self.handlers:
-                raise InvalidEvent(
-                    f"{self.consumer} has no handler for event type {event['type']!r}"
-                )
+                raise InvalidEvent(f"{self.consumer} has no handler for event type {event['type']!r}")
             self.load(event)  # data the typed event refuses can never succeed either
         except InvalidEvent as exc:
-            self._dead_letter(
-                dead_letter_channel, channel, delivery, queue, f"invalid event: {exc}"
-            )
+            self._dead_letter(dead_letter_channel, channel, delivery, queue, f"invalid event: {exc}")
             return
         attempt = _delivery_count(delivery.properties) + 1
         token = request_id_var.set(event.get("correlationid"))
@@ -178,7 +160,7 @@ class ConsumerRunner:
             applied = self._with_database(connection, stop, lambda: self.handle(event))
             if applied is _STOPPED:
                 return  # not acked: the broker redelivers it to the next worker
-        except Exception as exc:  # noqa: BLE001 - any handler failure is retried, then dead-lettered
+        except Exception as exc:
             reason = f"{type(exc).__name__}: {exc}"
             if attempt >= self.settings.delivery_limit:
                 log.error(
@@ -236,9 +218,7 @@ class ConsumerRunner:
             self.handlers[event["type"]](session, typed, context)
             return True
 
-    def _with_database(
-        self, connection: Any, stop: threading.Event, action: Callable[[], Any]
-    ) -> Any:
+    def _with_database(self, connection: Any, stop: threading.Event, action: Callable[[], Any]) -> Any:
         """Run ``action``; while the database is down, wait (heartbeats continue) and try again."""
         backoff = Backoff(0.5, 10.0)
         while True:

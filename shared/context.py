@@ -1,4 +1,5 @@
 """Per-request / per-message context: the request id that becomes an event's correlation id."""
+
 from __future__ import annotations
 
 import uuid

@@ -1,10 +1,12 @@
 """SQLAlchemy 2.0 engine and unit-of-work helpers shared by every service."""
+
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from sqlalchemy import DateTime, create_engine, event, text
 from sqlalchemy.engine import Connection, Dialect, Engine, make_url
@@ -76,6 +78,7 @@ def unit_of_work(session_factory: sessionmaker[Session]) -> Iterator[Session]:
 def dialect_insert(session: Session) -> Callable[..., Any]:
     """The ``insert`` of the session's dialect, which has ``on_conflict_do_nothing``/``_do_update``."""
     from sqlalchemy.dialects import postgresql, sqlite
+
     return postgresql.insert if is_postgres(session) else sqlite.insert
 
 
@@ -131,8 +134,8 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         if value is None:
             return None
         if value.tzinfo is None:  # SQLite: the UTC wall time written by process_bind_param
-            return value.replace(tzinfo=dt.timezone.utc)
-        return value.astimezone(dt.timezone.utc)
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
 
 
 def ping(engine: Engine) -> None:

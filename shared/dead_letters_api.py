@@ -5,6 +5,7 @@ A consuming service mounts it with
 aggregates ``GET /api/v1/admin/dead-letters`` over the services (with the same query schema)
 and forwards replays. It depends on ``shared.web``'s helpers, never the other way round.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -49,8 +50,9 @@ class DeadLetterPageSchema(ma.Schema):
 
 
 class ReplayInSchema(StrictSchema):
-    ids = ma.fields.List(ma.fields.Integer(validate=validate.Range(min=1)), load_default=None,
-                         validate=validate.Length(min=1, max=10000))
+    ids = ma.fields.List(
+        ma.fields.Integer(validate=validate.Range(min=1)), load_default=None, validate=validate.Length(min=1, max=10000)
+    )
 
 
 class ReplayResultSchema(ma.Schema):
@@ -59,8 +61,12 @@ class ReplayResultSchema(ma.Schema):
 
 def dead_letters_blueprint(tables: MessagingTables) -> Blueprint:
     """A blueprint (``/admin/dead-letters``) listing and replaying ``tables``' dead letters (admin only)."""
-    blp = Blueprint("dead_letters", __name__, url_prefix="/admin/dead-letters",
-                    description="Messages that failed their delivery limit (admin)")
+    blp = Blueprint(
+        "dead_letters",
+        __name__,
+        url_prefix="/admin/dead-letters",
+        description="Messages that failed their delivery limit (admin)",
+    )
     table = tables.dead_letters
 
     @blp.route("", endpoint="list")
@@ -75,10 +81,13 @@ def dead_letters_blueprint(tables: MessagingTables) -> Blueprint:
                 stmt = stmt.where(table.c.status == args["status"])
             with transaction() as session:
                 total = count_rows(session, stmt)
-                rows = session.execute(stmt.limit(args["per_page"])
-                                       .offset((args["page"] - 1) * args["per_page"])).all()
-            return {"items": [dict(row._mapping) for row in rows], "page": args["page"],
-                    "per_page": args["per_page"], "total": total}
+                rows = session.execute(stmt.limit(args["per_page"]).offset((args["page"] - 1) * args["per_page"])).all()
+            return {
+                "items": [dict(row._mapping) for row in rows],
+                "page": args["page"],
+                "per_page": args["per_page"],
+                "total": total,
+            }
 
     @blp.route("/replay", endpoint="replay")
     class Replay(MethodView):

@@ -53,16 +53,12 @@ def isoformat_utc(instant: dt.datetime) -> str:
 
 def to_json(payload: Any) -> str:
     """Serialize an event or data dict: Decimal as string, dates ISO, instants UTC."""
-    return json.dumps(
-        payload, default=_json_default, ensure_ascii=False, separators=(",", ":")
-    )
+    return json.dumps(payload, default=_json_default, ensure_ascii=False, separators=(",", ":"))
 
 
 def known_types() -> list[str]:
     """Every event type the contract describes."""
-    return sorted(
-        p.stem for p in SCHEMA_DIR.glob("*.json") if not p.stem.startswith("_")
-    )
+    return sorted(p.stem for p in SCHEMA_DIR.glob("*.json") if not p.stem.startswith("_"))
 
 
 @cache
@@ -73,28 +69,18 @@ def _ecma_regex(pattern: str) -> re.Pattern[str]:
     return re.compile(re.sub(r"(?<!\\)\$$", r"\\Z", pattern), re.ASCII)
 
 
-def _ecma_pattern(
-    validator: Any, pattern: str, instance: Any, schema: Any
-) -> Iterator[ValidationError]:
-    if validator.is_type(instance, "string") and not _ecma_regex(pattern).search(
-        instance
-    ):
+def _ecma_pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[ValidationError]:
+    if validator.is_type(instance, "string") and not _ecma_regex(pattern).search(instance):
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
-ContractValidator = jsonschema.validators.extend(
-    jsonschema.Draft202012Validator, {"pattern": _ecma_pattern}
-)
-FORMATS = (
-    jsonschema.FormatChecker()
-)  # its own copy of the checkers, so the override below stays here
+ContractValidator = jsonschema.validators.extend(jsonschema.Draft202012Validator, {"pattern": _ecma_pattern})
+FORMATS = jsonschema.FormatChecker()  # its own copy of the checkers, so the override below stays here
 
 
 def _rfc3339(instance: object) -> bool:
     # The stock checker matches with ``$`` as well and so lets a trailing newline through.
-    return not isinstance(instance, str) or (
-        not instance.endswith("\n") and bool(validate_rfc3339(instance.upper()))
-    )
+    return not isinstance(instance, str) or (not instance.endswith("\n") and bool(validate_rfc3339(instance.upper())))
 
 
 FORMATS.checks("date-time")(_rfc3339)

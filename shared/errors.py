@@ -1,4 +1,5 @@
 """Domain exceptions raised by use cases; each app maps them to problem+json in one place."""
+
 from __future__ import annotations
 
 

@@ -35,7 +35,6 @@ from .envelope import InvalidEvent, isoformat_utc
 from .money import CENTS
 
 
-
 # -- constraints beyond the Python type (read from ``Annotated``) ----------------------------------
 @dataclass(frozen=True)
 class Matches:
@@ -82,9 +81,7 @@ class Minimum:
             raise ValueError(f"{value} is less than {self.minimum}")
 
 
-Id = (
-    int | str
-)  # ids owned by a publisher: integers or strings (shared.ids stores them as text)
+Id = int | str  # ids owned by a publisher: integers or strings (shared.ids stores them as text)
 Phone = Annotated[str, Matches(r"\+[1-9][0-9]{6,14}", "an E.164 phone number")]
 MedicineName = Annotated[str, MinLength(1)]
 Days = Annotated[int, Minimum(0)]
@@ -263,8 +260,7 @@ def _fields(cls: type) -> tuple[tuple[str, Any, bool], ...]:
             (
                 f.name,
                 hints[f.name],
-                f.default is dataclasses.MISSING
-                and f.default_factory is dataclasses.MISSING,
+                f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING,
             )
             for f in dataclasses.fields(cls)
         )
@@ -287,9 +283,7 @@ class Record:
             return cls._decode_fields(data)
         except _Bad as exc:
             where = "/".join(str(p) for p in exc.path) or "(root)"
-            raise InvalidEvent(
-                f"{cls.what()} invalid at {where}: {exc.message}"
-            ) from None
+            raise InvalidEvent(f"{cls.what()} invalid at {where}: {exc.message}") from None
 
     @classmethod
     def what(cls) -> str:
@@ -341,9 +335,7 @@ class Event(Record):
             raise InvalidEvent(f"{cls.TYPE} event is not an object")
         if "specversion" in event_or_data:
             if event_or_data.get("type") != cls.TYPE:
-                raise InvalidEvent(
-                    f"expected a {cls.TYPE} event, got {event_or_data.get('type')!r}"
-                )
+                raise InvalidEvent(f"expected a {cls.TYPE} event, got {event_or_data.get('type')!r}")
             if "data" not in event_or_data:
                 raise InvalidEvent(f"{cls.TYPE} event has no data")
             return cls.load_data(event_or_data["data"])
@@ -395,9 +387,7 @@ class BillItem(Record):
     quantity: int
     amount: Decimal
     duration_days: Days | None
-    branded_price: Decimal | None = (
-        None  # for generics: what the branded medicine costs
-    )
+    branded_price: Decimal | None = None  # for generics: what the branded medicine costs
 
 
 @dataclass(frozen=True)
@@ -471,9 +461,7 @@ class ContactConverted(Event):
     bill_id: Id | None
     assigned_to: Id | None
     customer_category: Category | None
-    bill_date: dt.date | None = (
-        None  # the converting bill's date: consumers rank bills by it
-    )
+    bill_date: dt.date | None = None  # the converting bill's date: consumers rank bills by it
 
     def subject(self) -> str:
         return f"contacts/{self.contact_id}"
@@ -514,9 +502,7 @@ class PurchaseRecorded(Event):
     quantity: int
     amount: Decimal
     duration_days: Days | None
-    branded_price: Decimal | None = (
-        None  # for generics: what the branded medicine costs
-    )
+    branded_price: Decimal | None = None  # for generics: what the branded medicine costs
     savings: Decimal | None = None  # branded price minus what the customer paid
 
     def subject(self) -> str:
@@ -599,9 +585,7 @@ class ConsentChanged(Event):
     whatsapp: bool
     call: bool
     sms: bool
-    source: (
-        str  # where the consent was given or withdrawn (e.g. "till", "whatsapp_reply")
-    )
+    source: str  # where the consent was given or withdrawn (e.g. "till", "whatsapp_reply")
     changed_at: dt.datetime
     by: Id | None
 

@@ -1,10 +1,11 @@
 """Marshmallow fields shared by the services' HTTP schemas: phones, money, instants, outside ids."""
+
 from __future__ import annotations
 
 import datetime as dt
 import unicodedata
-from decimal import Decimal, InvalidOperation
 from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import marshmallow as ma
@@ -77,8 +78,12 @@ class ExternalId(ma.fields.Field[str]):
     MAX_LENGTH = 64
 
     def __init__(self, **kwargs: Any) -> None:
-        metadata = {"oneOf": [{"type": "integer", "minimum": 1}, {"type": "string", "minLength": 1,
-                                                                   "maxLength": self.MAX_LENGTH}]}
+        metadata = {
+            "oneOf": [
+                {"type": "integer", "minimum": 1},
+                {"type": "string", "minLength": 1, "maxLength": self.MAX_LENGTH},
+            ]
+        }
         metadata.update(kwargs.pop("metadata", {}))
         super().__init__(metadata=metadata, **kwargs)
 

@@ -1,4 +1,5 @@
 """``Idempotency-Key`` support: a retried create returns the first result and creates nothing."""
+
 from __future__ import annotations
 
 from sqlalchemy import Column, Integer, MetaData, String, Table, UniqueConstraint, insert, select
@@ -16,7 +17,8 @@ class IdempotencyKeys:
 
     def __init__(self, metadata: MetaData):
         self.table = Table(
-            "idempotency_keys", metadata,
+            "idempotency_keys",
+            metadata,
             Column("id", Integer, primary_key=True, autoincrement=True),
             Column("scope", String(50), nullable=False),
             Column("key", String(200), nullable=False),
@@ -30,13 +32,16 @@ class IdempotencyKeys:
         if not key:
             return None
         if len(key) > MAX_KEY_LENGTH:
-            raise ValidationFailed("Idempotency-Key is too long",
-                                   errors={"Idempotency-Key": [f"at most {MAX_KEY_LENGTH} characters"]})
-        return session.scalar(select(self.table.c.resource_id).where(
-            self.table.c.scope == scope, self.table.c.key == key))
+            raise ValidationFailed(
+                "Idempotency-Key is too long", errors={"Idempotency-Key": [f"at most {MAX_KEY_LENGTH} characters"]}
+            )
+        return session.scalar(
+            select(self.table.c.resource_id).where(self.table.c.scope == scope, self.table.c.key == key)
+        )
 
     def remember(self, session: Session, scope: str, key: str | None, resource_id) -> None:
         """Record the key in the creating transaction; a concurrent twin then fails on the unique key."""
         if key:
-            session.execute(insert(self.table).values(scope=scope, key=key, resource_id=str(resource_id),
-                                                      created_at=utcnow()))
+            session.execute(
+                insert(self.table).values(scope=scope, key=key, resource_id=str(resource_id), created_at=utcnow())
+            )

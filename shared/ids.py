@@ -3,10 +3,11 @@
 They are stored as text and handed back in the type they came in, so ``42`` stays ``42`` and
 ``"POS-0007"`` stays ``"POS-0007"``; ordering puts numeric ids first, by value.
 """
+
 from __future__ import annotations
 
 MAX_INT_DIGITS = 18  # fits a signed 64-bit column
-MAX_ID = 2 ** 31 - 1  # the services' own ids are INTEGER columns: a larger value is a database error
+MAX_ID = 2**31 - 1  # the services' own ids are INTEGER columns: a larger value is a database error
 
 
 def ascii_int(text: str | None) -> int | None:

@@ -5,6 +5,7 @@ all of its loops are alive; ``python -m shared.liveness FILE [MAX_AGE_SECONDS]``
 health check) exits 0 while the file is fresher than ``MAX_AGE_SECONDS`` (default 30) and 1
 otherwise, so a hung or dead loop makes the container unhealthy.
 """
+
 from __future__ import annotations
 
 import os
@@ -20,8 +21,9 @@ def touch(path: str | os.PathLike[str]) -> None:
     Path(path).touch()
 
 
-def is_alive(path: str | os.PathLike[str], max_age_seconds: float = DEFAULT_MAX_AGE_SECONDS,
-             now: float | None = None) -> bool:
+def is_alive(
+    path: str | os.PathLike[str], max_age_seconds: float = DEFAULT_MAX_AGE_SECONDS, now: float | None = None
+) -> bool:
     """Whether ``path`` was touched within ``max_age_seconds``."""
     try:
         modified = os.stat(path).st_mtime

@@ -1,4 +1,5 @@
 """One logger setup: JSON lines carrying the service name and the request id."""
+
 from __future__ import annotations
 
 import logging
@@ -23,9 +24,12 @@ class _ContextFilter(logging.Filter):
 def configure_logging(service: str, level: str = "INFO") -> None:
     """Send every log record to stderr as one JSON object (idempotent)."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter(
-        "%(asctime)s %(levelname)s %(name)s %(message)s %(service)s %(request_id)s",
-        rename_fields={"asctime": "time", "levelname": "level", "name": "logger"}))
+    handler.setFormatter(
+        JsonFormatter(
+            "%(asctime)s %(levelname)s %(name)s %(message)s %(service)s %(request_id)s",
+            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+        )
+    )
     handler.addFilter(_ContextFilter(service))
     root = logging.getLogger()
     root.handlers[:] = [handler]

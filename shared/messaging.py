@@ -3,13 +3,26 @@
 A service calls ``MessagingTables(Base.metadata, source=...)`` once in its models module; the
 tables then live in that service's database and its Alembic migrations.
 """
+
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from sqlalchemy import (BigInteger, Column, Index, Integer, MetaData, String, Table, Text,
-                        UniqueConstraint, insert, select, update)
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from .clock import utcnow
@@ -30,7 +43,8 @@ class MessagingTables:
     def __init__(self, metadata: MetaData, source: str):
         self.source = source
         self.outbox = Table(
-            "outbox", metadata,
+            "outbox",
+            metadata,
             Column("id", _id, primary_key=True, autoincrement=True),
             Column("event_id", String(64), nullable=False, unique=True),
             Column("event_type", String(100), nullable=False),
@@ -47,7 +61,8 @@ class MessagingTables:
             Index("ix_outbox_pending", "status", "next_attempt_at", "id"),
         )
         self.inbox = Table(
-            "inbox", metadata,
+            "inbox",
+            metadata,
             Column("id", _id, primary_key=True, autoincrement=True),
             Column("consumer", String(100), nullable=False),
             Column("source", String(200), nullable=False),
@@ -57,7 +72,8 @@ class MessagingTables:
             UniqueConstraint("consumer", "source", "event_id", name="uq_inbox_event"),
         )
         self.dead_letters = Table(
-            "dead_letters", metadata,
+            "dead_letters",
+            metadata,
             Column("id", _id, primary_key=True, autoincrement=True),
             Column("queue", String(200), nullable=False),
             Column("message_id", String(200), nullable=True),
@@ -79,16 +95,28 @@ class MessagingTables:
         and returned as it will be sent.
         """
         event_type = event.TYPE
-        envelope = make_event(event_type, event.to_data(), source=self.source,
-                              subject=subject if subject is not None else event.subject())
-        session.execute(insert(self.outbox).values(
-            event_id=envelope["id"], event_type=event_type, exchange=None, routing_key=event_type,
-            payload=to_json(envelope), status=PENDING, attempts=0, created_at=utcnow(), next_attempt_at=utcnow()))
+        envelope = make_event(
+            event_type, event.to_data(), source=self.source, subject=subject if subject is not None else event.subject()
+        )
+        session.execute(
+            insert(self.outbox).values(
+                event_id=envelope["id"],
+                event_type=event_type,
+                exchange=None,
+                routing_key=event_type,
+                payload=to_json(envelope),
+                status=PENDING,
+                attempts=0,
+                created_at=utcnow(),
+                next_attempt_at=utcnow(),
+            )
+        )
         return envelope
 
     def pending_count(self, session: Session) -> int:
         """How many outbox rows still wait for the broker's confirm."""
         from sqlalchemy import func
+
         return session.scalar(select(func.count()).select_from(self.outbox).where(self.outbox.c.status == PENDING))
 
     # -- inbox ----------------------------------------------------------------------------
@@ -99,24 +127,38 @@ class MessagingTables:
         PostgreSQL a concurrent replica handling the same event waits on the unique key and
         then sees the conflict.
         """
-        values = dict(consumer=consumer, source=event["source"], event_id=event["id"],
-                      event_type=event["type"], processed_at=utcnow())
+        values = {
+            "consumer": consumer,
+            "source": event["source"],
+            "event_id": event["id"],
+            "event_type": event["type"],
+            "processed_at": utcnow(),
+        }
         stmt = dialect_insert(session)(self.inbox).values(**values).on_conflict_do_nothing()
         # RETURNING, not rowcount: drivers report -1 for some inserts.
         return session.execute(stmt.returning(self.inbox.c.id)).first() is not None
 
     # -- dead letters ---------------------------------------------------------------------
-    def archive_dead_letter(self, session: Session, queue: str, body: bytes, headers: dict,
-                            message_id: str | None, reason: str) -> None:
+    def archive_dead_letter(
+        self, session: Session, queue: str, body: bytes, headers: dict, message_id: str | None, reason: str
+    ) -> None:
         """Keep a dead-lettered message in the database, where admins list and replay it."""
         try:
             event_type = json.loads(body).get("type")
         except (ValueError, AttributeError, UnicodeDecodeError):
             event_type = None
-        session.execute(insert(self.dead_letters).values(
-            queue=queue, message_id=message_id, event_type=event_type if isinstance(event_type, str) else None,
-            reason=reason, body=body.decode("utf-8", errors="replace"), headers=to_json(headers or {}),
-            status=ARCHIVED, dead_lettered_at=utcnow()))
+        session.execute(
+            insert(self.dead_letters).values(
+                queue=queue,
+                message_id=message_id,
+                event_type=event_type if isinstance(event_type, str) else None,
+                reason=reason,
+                body=body.decode("utf-8", errors="replace"),
+                headers=to_json(headers or {}),
+                status=ARCHIVED,
+                dead_lettered_at=utcnow(),
+            )
+        )
 
     def list_dead_letters(self, session: Session, status: str | None = ARCHIVED) -> list[dict]:
         """Dead letters, newest first (``status=None`` for all)."""
@@ -138,9 +180,18 @@ class MessagingTables:
         rows = session.execute(stmt.with_for_update() if is_postgres(session) else stmt).all()
         now = utcnow()
         for row in rows:
-            session.execute(insert(self.outbox).values(
-                event_id=f"replay-{row.id}-{int(now.timestamp() * 1000)}", event_type=row.event_type or "unknown",
-                exchange="", routing_key=row.queue, payload=row.body, status=PENDING, attempts=0,
-                created_at=now, next_attempt_at=now))
+            session.execute(
+                insert(self.outbox).values(
+                    event_id=f"replay-{row.id}-{int(now.timestamp() * 1000)}",
+                    event_type=row.event_type or "unknown",
+                    exchange="",
+                    routing_key=row.queue,
+                    payload=row.body,
+                    status=PENDING,
+                    attempts=0,
+                    created_at=now,
+                    next_attempt_at=now,
+                )
+            )
             session.execute(update(table).where(table.c.id == row.id).values(status=REPLAYED, replayed_at=now))
         return len(rows)

@@ -1,4 +1,5 @@
 """Alembic glue: every service keeps its own ``migrations/`` and runs them through here."""
+
 from __future__ import annotations
 
 import sys
@@ -73,9 +74,13 @@ def run_env(target_metadata) -> None:
     config = context.config
     engine = create_engine(config.get_main_option("sqlalchemy.url"), poolclass=pool.NullPool)
     with engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=target_metadata,
-                          render_as_batch=is_sqlite(connection), compare_type=True,
-                          render_item=render_item)
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=is_sqlite(connection),
+            compare_type=True,
+            render_item=render_item,
+        )
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()

@@ -1,4 +1,5 @@
 """Money: ``Decimal`` rupees with two places (paise), never ``float``."""
+
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal

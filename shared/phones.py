@@ -1,4 +1,5 @@
 """Phone numbers: any common written form in, E.164 out; validity is libphonenumber's verdict."""
+
 from __future__ import annotations
 
 from urllib.parse import quote

@@ -1,4 +1,5 @@
 """Process entry points: run relay / worker loops until SIGINT or SIGTERM."""
+
 from __future__ import annotations
 
 import logging
@@ -10,12 +11,11 @@ from typing import Any, Protocol
 
 from .config import load_settings
 from .consumer import ConsumerRunner
+from .liveness import touch
 from .logs import configure_logging
 from .messaging import MessagingTables
 from .relay import OutboxRelay
 from .runtime import Runtime
-
-from .liveness import touch
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +39,7 @@ def run_until_signalled(*loops: Loop) -> None:
 
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
-    threads = [threading.Thread(target=loop.run, args=(stop,), name=type(loop).__name__, daemon=True)
-               for loop in loops]
+    threads = [threading.Thread(target=loop.run, args=(stop,), name=type(loop).__name__, daemon=True) for loop in loops]
     for thread in threads:
         thread.start()
     liveness_file = os.environ.get("LIVENESS_FILE")
@@ -59,8 +58,14 @@ def run_until_signalled(*loops: Loop) -> None:
         thread.join(timeout=10)
 
 
-def service_main(service: str, argv: list[str], *, tables: MessagingTables, consumer: str | None = None,
-                 handlers: Mapping[str, Any] | None = None) -> None:
+def service_main(
+    service: str,
+    argv: list[str],
+    *,
+    tables: MessagingTables,
+    consumer: str | None = None,
+    handlers: Mapping[str, Any] | None = None,
+) -> None:
     """Entry point of a service's background process.
 
     ``argv`` names the loops to run: ``relay``, ``consume`` or both (default: every loop the
@@ -78,8 +83,7 @@ def service_main(service: str, argv: list[str], *, tables: MessagingTables, cons
     if "relay" in wanted:
         loops.append(OutboxRelay(settings, runtime.session_factory, tables))
     if "consume" in wanted and handlers:
-        loops.append(ConsumerRunner(settings, runtime.session_factory, tables, consumer or service,
-                                    dict(handlers)))
+        loops.append(ConsumerRunner(settings, runtime.session_factory, tables, consumer or service, dict(handlers)))
     if not loops:
         raise SystemExit(f"{service} has nothing to run for {sorted(wanted)}")
     run_until_signalled(*loops)

@@ -1,4 +1,5 @@
 """The refill rule, shared by customers (a purchase's refill due date) and reminders."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -10,6 +10,7 @@ SQLite one relay per service is assumed.
 The relay owns one pika ``SelectConnection`` per connection attempt, driven by its own I/O loop
 in the relay's thread; nothing is shared with other threads.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -37,8 +38,15 @@ DATABASE_ERRORS = (OperationalError, InterfaceError)
 class OutboxRelay:
     """Moves one service's outbox to the broker until ``stop`` is set."""
 
-    def __init__(self, settings: Settings, session_factory, tables: MessagingTables,
-                 batch_size: int = 2000, idle_interval: float = 0.05, confirm_timeout: float = 30.0):
+    def __init__(
+        self,
+        settings: Settings,
+        session_factory,
+        tables: MessagingTables,
+        batch_size: int = 2000,
+        idle_interval: float = 0.05,
+        confirm_timeout: float = 30.0,
+    ):
         self.settings = settings
         self.session_factory = session_factory
         self.tables = tables
@@ -70,10 +78,20 @@ class OutboxRelay:
         session = self.session_factory()
         try:
             postgres = is_postgres(session)
-            stmt = (select(table.c.id, table.c.event_id, table.c.event_type, table.c.exchange,
-                           table.c.routing_key, table.c.payload, table.c.attempts)
-                    .where(table.c.status == PENDING, table.c.next_attempt_at <= utcnow())
-                    .order_by(table.c.id).limit(self.batch_size))
+            stmt = (
+                select(
+                    table.c.id,
+                    table.c.event_id,
+                    table.c.event_type,
+                    table.c.exchange,
+                    table.c.routing_key,
+                    table.c.payload,
+                    table.c.attempts,
+                )
+                .where(table.c.status == PENDING, table.c.next_attempt_at <= utcnow())
+                .order_by(table.c.id)
+                .limit(self.batch_size)
+            )
             if postgres:
                 stmt = stmt.with_for_update(skip_locked=True)
             rows = session.execute(stmt).all()
@@ -96,15 +114,27 @@ class OutboxRelay:
             if confirmed:
                 session.execute(update(table).where(table.c.id.in_(confirmed)).values(status=SENT, sent_at=now))
             for row, reason in failed:
-                delay = min(0.5 * (2 ** row.attempts), 30.0)
-                session.execute(update(table).where(table.c.id == row.id).values(
-                    attempts=row.attempts + 1, last_error=reason, next_attempt_at=now + dt.timedelta(seconds=delay)))
-                log.warning("event not taken by the broker, will retry",
-                            extra={"event_id": row.event_id, "event_type": row.event_type, "error": reason})
+                delay = min(0.5 * (2**row.attempts), 30.0)
+                session.execute(
+                    update(table)
+                    .where(table.c.id == row.id)
+                    .values(
+                        attempts=row.attempts + 1, last_error=reason, next_attempt_at=now + dt.timedelta(seconds=delay)
+                    )
+                )
+                log.warning(
+                    "event not taken by the broker, will retry",
+                    extra={"event_id": row.event_id, "event_type": row.event_type, "error": reason},
+                )
 
     def properties(self, row) -> pika.BasicProperties:
-        return pika.BasicProperties(message_id=row.event_id, type=row.event_type, delivery_mode=2,
-                                    content_type=CONTENT_TYPE, app_id=self.tables.source)
+        return pika.BasicProperties(
+            message_id=row.event_id,
+            type=row.event_type,
+            delivery_mode=2,
+            content_type=CONTENT_TYPE,
+            app_id=self.tables.source,
+        )
 
     def exchange_of(self, row) -> str:
         return self.settings.exchange if row.exchange is None else row.exchange
@@ -116,7 +146,7 @@ class _Batch:
     in_flight: dict = field(default_factory=dict)  # delivery tag -> row
     confirmed: list = field(default_factory=list)
     failed: list = field(default_factory=list)
-    returned: set = field(default_factory=set)     # event ids the broker could not route
+    returned: set = field(default_factory=set)  # event ids the broker could not route
     timeout: object = None
 
 
@@ -133,8 +163,10 @@ class _Publisher:
         self.db_backoff = Backoff(0.5, 10.0)
         self.connection = pika.SelectConnection(
             connection_parameters(relay.settings.amqp_url, f"{relay.settings.service}-relay"),
-            on_open_callback=self._on_open, on_open_error_callback=self._on_open_error,
-            on_close_callback=self._on_closed)
+            on_open_callback=self._on_open,
+            on_open_error_callback=self._on_open_error,
+            on_close_callback=self._on_closed,
+        )
 
     def run(self) -> bool:
         """Drive the I/O loop until the connection closes; True when it got as far as publishing."""
@@ -165,10 +197,17 @@ class _Publisher:
         channel.add_on_close_callback(self._on_channel_closed)
         channel.add_on_return_callback(self._on_return)
         settings = self.relay.settings
-        channel.exchange_declare(settings.exchange, exchange_type="topic", durable=True, callback=lambda _: (
-            channel.exchange_declare(settings.dead_letter_exchange, exchange_type="direct", durable=True,
-                                     callback=lambda _: channel.confirm_delivery(self._on_confirm,
-                                                                                 callback=self._on_ready))))
+        channel.exchange_declare(
+            settings.exchange,
+            exchange_type="topic",
+            durable=True,
+            callback=lambda _: channel.exchange_declare(
+                settings.dead_letter_exchange,
+                exchange_type="direct",
+                durable=True,
+                callback=lambda _: channel.confirm_delivery(self._on_confirm, callback=self._on_ready),
+            ),
+        )
 
     def _on_channel_closed(self, channel, reason) -> None:
         self._close()
@@ -208,8 +247,13 @@ class _Publisher:
         for row in rows:
             self.delivery_tag += 1
             self.batch.in_flight[self.delivery_tag] = row
-            self.channel.basic_publish(self.relay.exchange_of(row), row.routing_key, row.payload.encode("utf-8"),
-                                       self.relay.properties(row), mandatory=True)
+            self.channel.basic_publish(
+                self.relay.exchange_of(row),
+                row.routing_key,
+                row.payload.encode("utf-8"),
+                self.relay.properties(row),
+                mandatory=True,
+            )
         self.batch.timeout = self.connection.ioloop.call_later(self.relay.confirm_timeout, self._confirm_timeout)
 
     def _on_return(self, _channel, _method, properties, _body) -> None:
@@ -222,8 +266,9 @@ class _Publisher:
         if batch is None:
             return
         method = frame.method
-        tags = ([tag for tag in batch.in_flight if tag <= method.delivery_tag] if method.multiple
-                else [method.delivery_tag])
+        tags = (
+            [tag for tag in batch.in_flight if tag <= method.delivery_tag] if method.multiple else [method.delivery_tag]
+        )
         for tag in tags:
             row = batch.in_flight.pop(tag, None)
             if row is None:

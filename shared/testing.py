@@ -6,6 +6,7 @@ virtual host per test session, made with ``rabbitmqctl`` (or the management API 
 ``RABBITMQ_MANAGEMENT_URL`` is set). Where neither server answers but a Docker engine exists,
 testcontainers starts them. Nothing here skips: a missing server fails the tests loudly.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -28,7 +29,6 @@ from sqlalchemy.engine import Engine, make_url
 from .auth import Principal, issue_token
 from .config import Settings, SettingsT
 from .db import is_postgres
-from .db import is_postgres
 from .process import Loop
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -38,8 +38,7 @@ JWT_SECRET = "test-secret-0123456789abcdef0123456789abcdef"
 T = TypeVar("T")
 
 
-def eventually(check: Callable[[], T], timeout: float = 15.0, interval: float = 0.05,
-               message: str = "condition") -> T:
+def eventually(check: Callable[[], T], timeout: float = 15.0, interval: float = 0.05, message: str = "condition") -> T:
     """Poll ``check()`` until it returns a truthy value without raising AssertionError; return it."""
     deadline = time.monotonic() + timeout
     last_error: AssertionError | None = None
@@ -51,16 +50,22 @@ def eventually(check: Callable[[], T], timeout: float = 15.0, interval: float = 
         except AssertionError as exc:
             last_error = exc
         if time.monotonic() > deadline:
-            raise AssertionError(f"{message} not reached within {timeout}s" +
-                                 (f": {last_error}" if last_error else ""))
+            raise AssertionError(f"{message} not reached within {timeout}s" + (f": {last_error}" if last_error else ""))
         time.sleep(interval)
 
 
-def token_for(role: str = "admin", user_id: int = 1, username: str | None = None, name: str | None = None,
-              secret: str = JWT_SECRET, ttl: int = 3600) -> str:
+def token_for(
+    role: str = "admin",
+    user_id: int = 1,
+    username: str | None = None,
+    name: str | None = None,
+    secret: str = JWT_SECRET,
+    ttl: int = 3600,
+) -> str:
     """A bearer token as the gateway would issue it."""
-    return issue_token(Principal(user_id, username or f"{role}{user_id}", role, name or f"{role} {user_id}"),
-                       secret, ttl)
+    return issue_token(
+        Principal(user_id, username or f"{role}{user_id}", role, name or f"{role} {user_id}"), secret, ttl
+    )
 
 
 def auth_headers(role: str = "admin", user_id: int = 1, **kwargs: Any) -> dict[str, str]:
@@ -75,7 +80,7 @@ def _reachable_pg(url: str) -> bool:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
         return True
-    except Exception:  # noqa: BLE001
+    except Exception:
         return False
     finally:
         engine.dispose()
@@ -96,11 +101,14 @@ def pg_admin_url() -> Iterator[str]:
         return
     if _docker_available():
         from testcontainers.postgres import PostgresContainer
+
         with PostgresContainer("postgres:16", driver="psycopg") as pg:
             yield pg.get_connection_url()
         return
-    pytest.fail(f"PostgreSQL is not reachable at {url} and no Docker engine is available: start PostgreSQL "
-                "(pg_ctlcluster --skip-systemctl-redirect <version> main start) or set TEST_DATABASE_URL")
+    pytest.fail(
+        f"PostgreSQL is not reachable at {url} and no Docker engine is available: start PostgreSQL "
+        "(pg_ctlcluster --skip-systemctl-redirect <version> main start) or set TEST_DATABASE_URL"
+    )
 
 
 class DatabaseFactory:
@@ -117,6 +125,7 @@ class DatabaseFactory:
     def create(self, name: str, service: str | None = None) -> str:
         """A fresh database; migrated to ``service``'s head when a service is named."""
         from .migrations import upgrade
+
         url = self.url(name)
         upgrade(service, url) if service else self._create_empty(url)
         self.created.append(str(make_url(url).database))
@@ -124,6 +133,7 @@ class DatabaseFactory:
 
     def _create_empty(self, url: str) -> None:
         from .migrations import ensure_database
+
         ensure_database(url)
 
     def drop_all(self) -> None:
@@ -160,7 +170,7 @@ def _reachable_amqp(url: str) -> bool:
         params.socket_timeout = 3
         pika.BlockingConnection(params).close()
         return True
-    except Exception:  # noqa: BLE001
+    except Exception:
         return False
 
 
@@ -184,18 +194,26 @@ class VhostAdmin:
             base = self.management.rstrip("/")
             auth = (self.user, self.password)
             requests.put(f"{base}/api/vhosts/{quote(vhost, safe='')}", auth=auth, timeout=10).raise_for_status()
-            requests.put(f"{base}/api/permissions/{quote(vhost, safe='')}/{self.user}", auth=auth, timeout=10,
-                         json={"configure": ".*", "write": ".*", "read": ".*"}).raise_for_status()
+            requests.put(
+                f"{base}/api/permissions/{quote(vhost, safe='')}/{self.user}",
+                auth=auth,
+                timeout=10,
+                json={"configure": ".*", "write": ".*", "read": ".*"},
+            ).raise_for_status()
             return
         ctl = shutil.which("rabbitmqctl") or "/usr/sbin/rabbitmqctl"
         subprocess.run([ctl, "add_vhost", vhost], check=True, capture_output=True)
-        subprocess.run([ctl, "set_permissions", "-p", vhost, self.user, ".*", ".*", ".*"], check=True,
-                       capture_output=True)
+        subprocess.run(
+            [ctl, "set_permissions", "-p", vhost, self.user, ".*", ".*", ".*"], check=True, capture_output=True
+        )
 
     def delete(self, vhost: str) -> None:
         if self.management:
-            requests.delete(f"{self.management.rstrip('/')}/api/vhosts/{quote(vhost, safe='')}",
-                            auth=(self.user, self.password), timeout=10)
+            requests.delete(
+                f"{self.management.rstrip('/')}/api/vhosts/{quote(vhost, safe='')}",
+                auth=(self.user, self.password),
+                timeout=10,
+            )
             return
         ctl = shutil.which("rabbitmqctl") or "/usr/sbin/rabbitmqctl"
         subprocess.run([ctl, "delete_vhost", vhost], capture_output=True)
@@ -209,12 +227,15 @@ def amqp_server_url() -> Iterator[str]:
         return
     if _docker_available():
         from testcontainers.rabbitmq import RabbitMqContainer
+
         with RabbitMqContainer("rabbitmq:3.13-management") as rabbit:
             params = rabbit.get_connection_params()
             yield f"amqp://guest:guest@{params.host}:{params.port}/%2F"
         return
-    pytest.fail(f"RabbitMQ is not reachable at {url} and no Docker engine is available: start it "
-                "(rabbitmq-server -detached) or set TEST_AMQP_URL")
+    pytest.fail(
+        f"RabbitMQ is not reachable at {url} and no Docker engine is available: start it "
+        "(rabbitmq-server -detached) or set TEST_AMQP_URL"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -228,12 +249,14 @@ def amqp_url(amqp_server_url: str) -> Iterator[str]:
 
 
 @overload
-def make_settings(service: str, database_url: str, amqp_url: str, *, cls: type[SettingsT],
-                  **overrides: Any) -> SettingsT: ...
+def make_settings(
+    service: str, database_url: str, amqp_url: str, *, cls: type[SettingsT], **overrides: Any
+) -> SettingsT: ...
 @overload
 def make_settings(service: str, database_url: str, amqp_url: str, **overrides: Any) -> Settings: ...
-def make_settings(service: str, database_url: str, amqp_url: str, *, cls: type[Settings] = Settings,
-                  **overrides: Any) -> Settings:
+def make_settings(
+    service: str, database_url: str, amqp_url: str, *, cls: type[Settings] = Settings, **overrides: Any
+) -> Settings:
     """Settings (of ``cls``, a service's own class where it has one) for a service under test.
 
     The environment is not read: every field not in ``overrides`` keeps its declared default.
@@ -270,6 +293,7 @@ class Probe:
     def messages(self, count: int, timeout: float = 15.0) -> list[tuple[pika.BasicProperties, Any]]:
         """Wait for ``count`` messages; return ``(properties, body)`` pairs."""
         import json
+
         got: list[tuple[pika.BasicProperties, Any]] = []
         deadline = time.monotonic() + timeout
         while len(got) < count and time.monotonic() < deadline:
@@ -286,18 +310,27 @@ class Probe:
             self.connection.close()
 
 
-def publish_raw(amqp_url: str, routing_key: str, body: bytes | str, exchange: str = "pharmacy.events",
-                message_id: str | None = None, headers: dict[str, Any] | None = None) -> None:
+def publish_raw(
+    amqp_url: str,
+    routing_key: str,
+    body: bytes | str,
+    exchange: str = "pharmacy.events",
+    message_id: str | None = None,
+    headers: dict[str, Any] | None = None,
+) -> None:
     """Publish as an outside integration would (with confirms)."""
     connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
     try:
         channel = connection.channel()
         channel.confirm_delivery()
         channel.exchange_declare(exchange=exchange, exchange_type="topic", durable=True) if exchange else None
-        channel.basic_publish(exchange=exchange, routing_key=routing_key,
-                              body=body.encode() if isinstance(body, str) else body,
-                              properties=pika.BasicProperties(delivery_mode=2, message_id=message_id,
-                                                              content_type="application/cloudevents+json",
-                                                              headers=headers))
+        channel.basic_publish(
+            exchange=exchange,
+            routing_key=routing_key,
+            body=body.encode() if isinstance(body, str) else body,
+            properties=pika.BasicProperties(
+                delivery_mode=2, message_id=message_id, content_type="application/cloudevents+json", headers=headers
+            ),
+        )
     finally:
         connection.close()

@@ -7,6 +7,7 @@ on every worker's queue). ``E2E_SERVICES=gateway,billing`` limits the stack to s
 check the harness while others are being written); by default every service runs. A failing test
 gets the tail of every process log in its report.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -24,8 +25,10 @@ STACK_KEY = pytest.StashKey[Stack]()
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "broker_restart: restarts the machine's RabbitMQ node (every vhost); "
-                                       "deselect with -m 'not broker_restart'")
+    config.addinivalue_line(
+        "markers",
+        "broker_restart: restarts the machine's RabbitMQ node (every vhost); deselect with -m 'not broker_restart'",
+    )
 
 
 def _wanted_services() -> tuple[str, ...]:
@@ -100,8 +103,9 @@ class Client:
 
 
 def login(base_url: str, username: str, password: str) -> str:
-    response = requests.post(f"{base_url}/api/v1/auth/login", json={"username": username, "password": password},
-                             timeout=30)
+    response = requests.post(
+        f"{base_url}/api/v1/auth/login", json={"username": username, "password": password}, timeout=30
+    )
     assert response.status_code == 200, f"login of {username} failed: {response.status_code} {response.text}"
     return response.json()["access_token"]
 
@@ -136,13 +140,18 @@ def new_phone() -> str:
     return f"+9198765{os.getpid() % 10}{next(_phones):04d}"
 
 
-def bill_body(phone: str, *, name: str = "Asha Rao", category: str = "regular_branded", items=None,
-              **fields) -> dict:
-    body = {"customer_phone": phone, "customer_name": name, "customer_category": category,
-            "items": items if items is not None else [
-                {"medicine_name": "Metformin 500", "quantity": 2, "amount": "120.50", "duration_days": 30},
-                {"medicine_name": "Vitamin D3", "quantity": 1, "amount": "80.00", "is_generic": True},
-            ]}
+def bill_body(phone: str, *, name: str = "Asha Rao", category: str = "regular_branded", items=None, **fields) -> dict:
+    body = {
+        "customer_phone": phone,
+        "customer_name": name,
+        "customer_category": category,
+        "items": items
+        if items is not None
+        else [
+            {"medicine_name": "Metformin 500", "quantity": 2, "amount": "120.50", "duration_days": 30},
+            {"medicine_name": "Vitamin D3", "quantity": 1, "amount": "80.00", "is_generic": True},
+        ],
+    }
     body.update(fields)
     return body
 

@@ -1,4 +1,5 @@
 """Reading eventual effects: customers through the gateway, messaging tables straight from the databases."""
+
 from __future__ import annotations
 
 import collections
@@ -104,6 +105,7 @@ def assert_each_bill_once(stack, admin, plan: list[str], dead_before: dict[str, 
 
     state = MessagingState(stack)
     try:
+
         def outbox_drained():
             pending = state.pending_outbox()
             assert not pending, f"pending outbox rows: {pending}"
@@ -112,13 +114,14 @@ def assert_each_bill_once(stack, admin, plan: list[str], dead_before: dict[str, 
         eventually(outbox_drained, timeout=30, interval=0.25, message="every outbox drained")
         billed = state.outbox_events("billing", "bill.created")
         for service in (s for s in BILL_CONSUMERS if f"{s}-worker" in stack.commands):
+
             def handled_once(service=service):
                 seen = state.inbox(service, "bill.created", "/services/billing")
                 assert seen == billed, f"{service} recorded {seen} of billing's {billed} bill.created events"
                 return True
+
             eventually(handled_once, timeout=30, interval=0.25, message=f"{service} handled every bill.created once")
-        assert state.dead_letters() == dead_before, \
-            f"new dead letters: {state.dead_letters()} (before: {dead_before})"
+        assert state.dead_letters() == dead_before, f"new dead letters: {state.dead_letters()} (before: {dead_before})"
     finally:
         state.dispose()
     dlq = {q: s["messages"] for q, s in queue_stats(stack.amqp_url).items() if q.endswith(".dlq") and s["messages"]}

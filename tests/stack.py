@@ -5,6 +5,7 @@ Procfile line runs as ``/bin/sh -c <command>`` (as honcho runs it) in its own pr
 ports, database URLs and the broker URL given through the environment; output goes to one log
 file per process. ``stop()`` sends SIGTERM to every group, then SIGKILL to what is left.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -115,21 +116,24 @@ class Stack:
         return self.url("gateway")
 
     def env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items()
-               if not k.endswith("_DATABASE_URL") and k not in ("DATABASE_URL", "PORT")}
+        env = {
+            k: v for k, v in os.environ.items() if not k.endswith("_DATABASE_URL") and k not in ("DATABASE_URL", "PORT")
+        }
         bin_dir = str(Path(sys.executable).parent)
-        env.update({
-            "PATH": bin_dir + os.pathsep + env.get("PATH", ""),
-            "PYTHONUNBUFFERED": "1",
-            "AMQP_URL": self.amqp_url,
-            "JWT_SECRET": JWT_SECRET,
-            "ADMIN_USERNAME": ADMIN_USERNAME,
-            "ADMIN_PASSWORD": ADMIN_PASSWORD,
-            "BIND_HOST": "127.0.0.1",
-            "VAR_DIR": str(self.log_dir / "var"),
-            "LOG_LEVEL": env.get("E2E_LOG_LEVEL", "INFO"),
-            "WEB_CONCURRENCY": env.get("E2E_WEB_CONCURRENCY", "2"),
-        })
+        env.update(
+            {
+                "PATH": bin_dir + os.pathsep + env.get("PATH", ""),
+                "PYTHONUNBUFFERED": "1",
+                "AMQP_URL": self.amqp_url,
+                "JWT_SECRET": JWT_SECRET,
+                "ADMIN_USERNAME": ADMIN_USERNAME,
+                "ADMIN_PASSWORD": ADMIN_PASSWORD,
+                "BIND_HOST": "127.0.0.1",
+                "VAR_DIR": str(self.log_dir / "var"),
+                "LOG_LEVEL": env.get("E2E_LOG_LEVEL", "INFO"),
+                "WEB_CONCURRENCY": env.get("E2E_WEB_CONCURRENCY", "2"),
+            }
+        )
         for service in SERVICES:
             env[f"{service.upper()}_PORT"] = str(self.ports[service])
         for service in UPSTREAMS:
@@ -143,7 +147,7 @@ class Stack:
     def log_path(self, name: str) -> Path:
         return self.log_dir / f"{name}.log"
 
-    def start(self, names=None) -> "Stack":
+    def start(self, names=None) -> Stack:
         """Start the named processes (default: every process of the stack's services)."""
         env = self.env()
         for name in names or self.commands:
@@ -154,9 +158,15 @@ class Stack:
             log.flush()
             # As honcho runs it (a shell expands the ${VAR:-default}s), with exec so the process is the
             # group leader and its exit status is the command's own.
-            self.procs[name] = subprocess.Popen(["/bin/sh", "-c", "exec " + self.commands[name]], cwd=REPO_ROOT, env=env,
-                                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                                start_new_session=True)
+            self.procs[name] = subprocess.Popen(
+                ["/bin/sh", "-c", "exec " + self.commands[name]],
+                cwd=REPO_ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
             log.close()
         return self
 
@@ -186,8 +196,11 @@ class Stack:
         """Start one process again (SIGTERM, then SIGKILL, first if it still runs) and wait for it:
         ``/readyz`` for an HTTP process, a consumer on its queue for a worker."""
         proc = self.procs.get(name)
-        if (proc is not None and (proc.poll() is None or group_alive(proc.pid))
-                and (self.kill(name, signal.SIGTERM, timeout=15.0) is None or group_alive(proc.pid))):
+        if (
+            proc is not None
+            and (proc.poll() is None or group_alive(proc.pid))
+            and (self.kill(name, signal.SIGTERM, timeout=15.0) is None or group_alive(proc.pid))
+        ):
             self.kill(name, signal.SIGKILL)
         self.start([name])
         deadline = time.monotonic() + timeout
@@ -259,10 +272,12 @@ class Stack:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
     def tails(self, names=None, lines: int = 40) -> str:
-        return "\n".join(f"===== {name} (last {lines} lines of {self.log_path(name)}) =====\n{self.tail(name, lines)}"
-                         for name in (names or self.procs))
+        return "\n".join(
+            f"===== {name} (last {lines} lines of {self.log_path(name)}) =====\n{self.tail(name, lines)}"
+            for name in (names or self.procs)
+        )
 
-    def __enter__(self) -> "Stack":
+    def __enter__(self) -> Stack:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -272,6 +287,7 @@ class Stack:
 # -- the broker, seen from outside (rabbitmqctl, or the management API when configured) ---------
 def _vhost_of(amqp_url: str) -> str:
     import pika
+
     return pika.URLParameters(amqp_url).virtual_host
 
 
@@ -285,14 +301,23 @@ def queue_stats(amqp_url: str) -> dict[str, dict]:
     vhost = _vhost_of(amqp_url)
     if management:
         from urllib.parse import quote, urlsplit
+
         parts = urlsplit(amqp_url)
-        response = requests.get(f"{management.rstrip('/')}/api/queues/{quote(vhost, safe='')}",
-                                auth=(parts.username or "guest", parts.password or "guest"), timeout=10)
+        response = requests.get(
+            f"{management.rstrip('/')}/api/queues/{quote(vhost, safe='')}",
+            auth=(parts.username or "guest", parts.password or "guest"),
+            timeout=10,
+        )
         response.raise_for_status()
-        return {q["name"]: {"messages": q.get("messages", 0), "consumers": q.get("consumers", 0)}
-                for q in response.json()}
-    out = subprocess.run([_rabbitmqctl(), "list_queues", "-q", "-p", vhost, "name", "messages", "consumers",
-                          "--no-table-headers"], capture_output=True, text=True, timeout=60)
+        return {
+            q["name"]: {"messages": q.get("messages", 0), "consumers": q.get("consumers", 0)} for q in response.json()
+        }
+    out = subprocess.run(
+        [_rabbitmqctl(), "list_queues", "-q", "-p", vhost, "name", "messages", "consumers", "--no-table-headers"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     if out.returncode != 0:
         raise RuntimeError(f"rabbitmqctl list_queues failed: {out.stderr.strip()}")
     stats = {}
@@ -321,13 +346,14 @@ def wait_consumers(amqp_url: str, consumers, timeout: float = 60.0, stack: Stack
 
 def broker_up(amqp_url: str) -> bool:
     import pika
+
     try:
         params = pika.URLParameters(amqp_url)
         params.connection_attempts = 1
         params.socket_timeout = 3
         pika.BlockingConnection(params).close()
         return True
-    except Exception:  # noqa: BLE001
+    except Exception:
         return False
 
 
@@ -347,8 +373,9 @@ def restart_broker(amqp_url: str, down_seconds: float = 5.0, timeout: float = 12
 
 # -- the stack without pytest (the benchmark) --------------------------------------------------
 @contextlib.contextmanager
-def standalone_stack(services=None, log_dir: Path | None = None, extra_env: dict | None = None,
-                     ready_timeout: float = 90.0):
+def standalone_stack(
+    services=None, log_dir: Path | None = None, extra_env: dict | None = None, ready_timeout: float = 90.0
+):
     """Databases, a vhost and the processes of ``services`` (default: all that exist), torn down after."""
     import tempfile
     import uuid

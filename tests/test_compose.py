@@ -4,6 +4,7 @@ Every Procfile process is a compose service running the same command (compose wr
 ``$$``), each service has a migration step its processes wait for, HTTP processes have health
 checks, the gateway waits for every API, and PostgreSQL gets a database per service.
 """
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """End to end through the gateway: login, tokens, roles and 401s (real processes)."""
+
 from __future__ import annotations
 
 import uuid
@@ -11,10 +12,17 @@ from .stack import ADMIN_PASSWORD, ADMIN_USERNAME
 
 pytestmark = pytest.mark.e2e
 
-PROTECTED = [("GET", "/api/v1/auth/me"), ("GET", "/api/v1/staff"), ("POST", "/api/v1/staff"),
-             ("GET", "/api/v1/bills"), ("POST", "/api/v1/bills"), ("GET", "/api/v1/bills/1"),
-             ("GET", "/api/v1/customers"), ("GET", "/api/v1/customers/1"),
-             ("GET", "/api/v1/customers/1/purchases")]
+PROTECTED = [
+    ("GET", "/api/v1/auth/me"),
+    ("GET", "/api/v1/staff"),
+    ("POST", "/api/v1/staff"),
+    ("GET", "/api/v1/bills"),
+    ("POST", "/api/v1/bills"),
+    ("GET", "/api/v1/bills/1"),
+    ("GET", "/api/v1/customers"),
+    ("GET", "/api/v1/customers/1"),
+    ("GET", "/api/v1/customers/1/purchases"),
+]
 
 
 def test_health_is_public(anonymous):
@@ -23,8 +31,7 @@ def test_health_is_public(anonymous):
 
 
 def test_login_returns_a_bearer_token_for_the_first_admin(anonymous):
-    response = anonymous.post("/api/v1/auth/login", json={"username": ADMIN_USERNAME,
-                                                          "password": ADMIN_PASSWORD})
+    response = anonymous.post("/api/v1/auth/login", json={"username": ADMIN_USERNAME, "password": ADMIN_PASSWORD})
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["access_token"] and body["token_type"] == "Bearer" and body["expires_in"] > 0
@@ -33,8 +40,9 @@ def test_login_returns_a_bearer_token_for_the_first_admin(anonymous):
 
 def test_wrong_password_and_unknown_user_get_the_same_401(anonymous):
     wrong = anonymous.post("/api/v1/auth/login", json={"username": ADMIN_USERNAME, "password": "not-the-password"})
-    unknown = anonymous.post("/api/v1/auth/login", json={"username": f"nobody-{uuid.uuid4().hex[:6]}",
-                                                         "password": "not-the-password"})
+    unknown = anonymous.post(
+        "/api/v1/auth/login", json={"username": f"nobody-{uuid.uuid4().hex[:6]}", "password": "not-the-password"}
+    )
     assert wrong.status_code == unknown.status_code == 401
     assert wrong.headers["Content-Type"].startswith("application/problem+json")
     assert wrong.json()["title"] == unknown.json()["title"]
@@ -73,14 +81,18 @@ def test_services_called_directly_verify_the_token_themselves(stack, admin_token
 
 def test_staff_created_by_admin_logs_in_and_is_refused_admin_routes(gateway_url, admin):
     username = f"staff-{uuid.uuid4().hex[:8]}"
-    created = admin.post("/api/v1/staff", json={"username": username, "name": "Ravi Kumar",
-                                                "password": "staff-password-1", "role": "staff"})
+    created = admin.post(
+        "/api/v1/staff",
+        json={"username": username, "name": "Ravi Kumar", "password": "staff-password-1", "role": "staff"},
+    )
     assert created.status_code == 201, created.text
     assert "password" not in created.json() and "password_hash" not in created.json()
     staff = Client(gateway_url, login(gateway_url, username, "staff-password-1"))
     assert staff.get("/api/v1/auth/me").json()["role"] == "staff"
-    refused = staff.post("/api/v1/staff", json={"username": f"x-{username}", "name": "X",
-                                                "password": "another-password", "role": "admin"})
+    refused = staff.post(
+        "/api/v1/staff",
+        json={"username": f"x-{username}", "name": "X", "password": "another-password", "role": "admin"},
+    )
     assert refused.status_code == 403, refused.text
 
 

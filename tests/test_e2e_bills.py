@@ -1,4 +1,5 @@
 """End to end: a bill posted through the gateway becomes a customer with purchases (real processes)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -39,16 +40,20 @@ def test_a_bill_creates_the_customer_and_its_purchases(admin):
     bill = post_bill(admin, bill_body(phone.replace("+91", "0"), name="Asha Rao", bill_date=day.isoformat()))
     assert bill["customer_phone"] == phone and money(bill["total_amount"]) == Decimal("200.50")
 
-    customer = eventually(lambda: customer_by_phone(admin, phone), timeout=DEADLINE,
-                          message="customer created from the bill")
+    customer = eventually(
+        lambda: customer_by_phone(admin, phone), timeout=DEADLINE, message="customer created from the bill"
+    )
     assert customer["name"] == "Asha Rao"
     assert customer["category"] == "regular_branded"
     assert customer["total_visits"] == 1
     assert money(customer["total_purchases"]) == Decimal("200.50")
     assert customer["first_visit_date"] == customer["last_visit_date"] == day.isoformat()
 
-    purchases = eventually(lambda: (p := purchases_of(admin, customer["id"])) and len(p) == 2 and p,
-                           timeout=DEADLINE, message="two purchases recorded")
+    purchases = eventually(
+        lambda: (p := purchases_of(admin, customer["id"])) and len(p) == 2 and p,
+        timeout=DEADLINE,
+        message="two purchases recorded",
+    )
     by_name = {p["medicine_name"]: p for p in purchases}
     assert set(by_name) == {"Metformin 500", "Vitamin D3"}
     assert all(p["bill_id"] == bill["id"] for p in purchases)
@@ -65,16 +70,28 @@ def test_a_second_bill_updates_the_totals(admin):
     second_day = pharmacy_today() - dt.timedelta(days=1)
     post_bill(admin, bill_body(phone, bill_date=first_day.isoformat()))
     eventually(lambda: customer_by_phone(admin, phone), timeout=DEADLINE, message="customer from the first bill")
-    post_bill(admin, bill_body(phone, bill_date=second_day.isoformat(), items=[
-        {"medicine_name": "Amlodipine 5", "quantity": 1, "amount": "99.50", "duration_days": 15}]))
+    post_bill(
+        admin,
+        bill_body(
+            phone,
+            bill_date=second_day.isoformat(),
+            items=[{"medicine_name": "Amlodipine 5", "quantity": 1, "amount": "99.50", "duration_days": 15}],
+        ),
+    )
 
-    customer = eventually(lambda: (c := customer_by_phone(admin, phone)) and c["total_visits"] == 2 and c,
-                          timeout=DEADLINE, message="second visit counted")
+    customer = eventually(
+        lambda: (c := customer_by_phone(admin, phone)) and c["total_visits"] == 2 and c,
+        timeout=DEADLINE,
+        message="second visit counted",
+    )
     assert money(customer["total_purchases"]) == Decimal("300.00")
     assert customer["first_visit_date"] == first_day.isoformat()
     assert customer["last_visit_date"] == second_day.isoformat()
-    purchases = eventually(lambda: (p := purchases_of(admin, customer["id"])) and len(p) == 3 and p,
-                           timeout=DEADLINE, message="three purchases")
+    purchases = eventually(
+        lambda: (p := purchases_of(admin, customer["id"])) and len(p) == 3 and p,
+        timeout=DEADLINE,
+        message="three purchases",
+    )
     assert sorted(p["medicine_name"] for p in purchases) == ["Amlodipine 5", "Metformin 500", "Vitamin D3"]
 
 
@@ -108,14 +125,33 @@ def test_invalid_bills_are_refused_with_problem_details(admin):
 
 def _outside_bill_created(phone: str, bill_id: int) -> dict:
     today = pharmacy_today()
-    return make_event("bill.created", {
-        "bill_id": bill_id, "bill_number": f"TILL-{bill_id}", "bill_date": today,
-        "customer_phone": phone, "customer_name": "Walk In", "customer_category": "first_time_prescription",
-        "was_contacted_before": False, "visited_no_purchase": False, "total_amount": Decimal("45.00"),
-        "items": [{"line_id": 1, "medicine_name": "Paracetamol 650", "is_generic": True, "quantity": 1,
-                   "amount": Decimal("45.00"), "duration_days": None}],
-        "created_by": None,
-    }, source="/integrations/e2e-till", subject=f"bills/{bill_id}")
+    return make_event(
+        "bill.created",
+        {
+            "bill_id": bill_id,
+            "bill_number": f"TILL-{bill_id}",
+            "bill_date": today,
+            "customer_phone": phone,
+            "customer_name": "Walk In",
+            "customer_category": "first_time_prescription",
+            "was_contacted_before": False,
+            "visited_no_purchase": False,
+            "total_amount": Decimal("45.00"),
+            "items": [
+                {
+                    "line_id": 1,
+                    "medicine_name": "Paracetamol 650",
+                    "is_generic": True,
+                    "quantity": 1,
+                    "amount": Decimal("45.00"),
+                    "duration_days": None,
+                }
+            ],
+            "created_by": None,
+        },
+        source="/integrations/e2e-till",
+        subject=f"bills/{bill_id}",
+    )
 
 
 def test_bill_created_from_an_outside_integration_delivered_twice_counts_once(stack, admin):
@@ -123,8 +159,9 @@ def test_bill_created_from_an_outside_integration_delivered_twice_counts_once(st
     event = _outside_bill_created(phone, 900000 + int(phone[-4:]))
     for _ in range(2):
         publish_raw(stack.amqp_url, "bill.created", to_json(event), message_id=event["id"])
-    customer = eventually(lambda: customer_by_phone(admin, phone), timeout=DEADLINE,
-                          message="customer from the outside bill.created")
+    customer = eventually(
+        lambda: customer_by_phone(admin, phone), timeout=DEADLINE, message="customer from the outside bill.created"
+    )
     assert customer["category"] == "first_time_prescription"
     marker = new_phone()
     post_bill(admin, bill_body(marker))

@@ -1,4 +1,5 @@
 """End to end: a poison message is dead-lettered, visible to admins through the gateway, and replayable."""
+
 from __future__ import annotations
 
 import json
@@ -26,14 +27,27 @@ def test_poison_message_is_dead_lettered_listed_and_replayed(stack, admin):
     requires(stack, "gateway", "billing", "customers", "contacts", "reporting")
     marker = f"poison-{uuid.uuid4().hex}"
     # A bill.created without data: it can never succeed, so it is dead-lettered at once.
-    body = json.dumps({"specversion": "1.0", "id": marker, "source": "/integrations/e2e-poison",
-                       "type": "bill.created", "time": "2026-01-01T00:00:00Z"})
+    body = json.dumps(
+        {
+            "specversion": "1.0",
+            "id": marker,
+            "source": "/integrations/e2e-poison",
+            "type": "bill.created",
+            "time": "2026-01-01T00:00:00Z",
+        }
+    )
     publish_raw(stack.amqp_url, "bill.created", body, message_id=marker)
 
     # Every service consuming bill.created archives it on its own.
     consumers = ("customers", "contacts", "reporting")
-    archived = {service: eventually(lambda: _dead_letters_of(admin, service, marker), timeout=30,
-                                    message=f"poison message archived by {service}")[0] for service in consumers}
+    archived = {
+        service: eventually(
+            lambda service=service: _dead_letters_of(admin, service, marker),
+            timeout=30,
+            message=f"poison message archived by {service}",
+        )[0]
+        for service in consumers
+    }
     assert all(d["event_type"] == "bill.created" and d["reason"] for d in archived.values())
 
     # Others keep flowing.
@@ -48,16 +62,23 @@ def test_poison_message_is_dead_lettered_listed_and_replayed(stack, admin):
         assert [i["id"] for i in _dead_letters_of(admin, service, marker, "replayed")] == [first["id"]]
         # Still poison after the replay: the service's relay sent it through its queue again and it is
         # back in the archive as a new dead letter (nothing lost, nothing looping).
-        again = eventually(lambda: [i for i in _dead_letters_of(admin, service, marker) if i["id"] != first["id"]],
-                           timeout=30, message=f"{service}: replayed message went through the queue again")
+        again = eventually(
+            lambda service=service, first=first: [
+                i for i in _dead_letters_of(admin, service, marker) if i["id"] != first["id"]
+            ],
+            timeout=30,
+            message=f"{service}: replayed message went through the queue again",
+        )
         assert len(again) == 1
 
 
 def test_staff_cannot_see_dead_letters(gateway_url, admin):
     from .conftest import Client, login
+
     username = f"staff-{uuid.uuid4().hex[:8]}"
-    created = admin.post("/api/v1/staff", json={"username": username, "name": "Meena", "password": "staff-password-2",
-                                                "role": "staff"})
+    created = admin.post(
+        "/api/v1/staff", json={"username": username, "name": "Meena", "password": "staff-password-2", "role": "staff"}
+    )
     assert created.status_code == 201, created.text
     staff = Client(gateway_url, login(gateway_url, username, "staff-password-2"))
     assert staff.get("/api/v1/admin/dead-letters").status_code == 403

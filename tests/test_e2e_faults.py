@@ -14,6 +14,7 @@ dead-lettered. Faults:
 
 Every test puts the stack back as it found it (processes restarted, connections allowed again).
 """
+
 from __future__ import annotations
 
 import collections
@@ -74,7 +75,7 @@ class BillStream:
             if not hasattr(self.local, "client"):
                 self.local.client = Client(self.base_url, self.token)
             status = self.local.client.post("/api/v1/bills", json=bill_body(phone), timeout=60).status_code
-        except Exception as exc:  # noqa: BLE001 - counted as a refused bill
+        except Exception as exc:
             print("bill failed:", repr(exc))
             status = -1
         with self.lock:
@@ -129,11 +130,17 @@ def assert_healthy(stack) -> None:
 # -- consumer kill -9 -------------------------------------------------------------------------------
 def _wait_blocked_on_lock(engine, database: str, query_prefix: str, what: str, timeout: float = 20.0) -> None:
     """Until a backend of ``database`` running a query starting with ``query_prefix`` waits on a lock."""
+
     def blocked():
         with engine.connect() as conn:
-            return conn.scalar(text(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = :db AND wait_event_type = 'Lock' "
-                "AND query ILIKE :prefix"), {"db": database, "prefix": query_prefix + "%"})
+            return conn.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = :db AND wait_event_type = 'Lock' "
+                    "AND query ILIKE :prefix"
+                ),
+                {"db": database, "prefix": query_prefix + "%"},
+            )
+
     eventually(blocked, timeout=timeout, interval=0.05, message=what)
 
 
@@ -189,7 +196,7 @@ def test_consumer_killed_mid_stream_applies_every_bill_once(stack, admin, pg_adm
             stack.restart(worker)
         customers.dispose()
         watcher.dispose()
-    assert_each_bill_once(stack, admin, plan + [held, held], dead_before)
+    assert_each_bill_once(stack, admin, [*plan, held, held], dead_before)
     assert_healthy(stack)
     duplicates = log_since(stack, worker, offset).count("duplicate event ignored")
     print(f"{worker}: {duplicates} redelivered duplicates ignored by the inbox")
@@ -203,6 +210,7 @@ def _lock_outbox_with_rows_pending(stack, relay: str, billing) -> object:
     may have been paused inside its own UPDATE (its transaction then holds the table in a mode the
     lock waits for), so the lock is tried with a short timeout and the pause begun again if needed.
     """
+
     def some_pending():
         with billing.connect() as conn:
             return conn.scalar(text("SELECT count(*) FROM outbox WHERE status = 'pending'")) >= 3
@@ -294,24 +302,57 @@ def _bills_for(phone: str, first_id: int, today: dt.date) -> list[dict]:
     bills = []
     for n, days_ago in enumerate((20, 12, 6, 1)):
         bill_id = first_id + n
-        items = [{"line_id": bill_id * 10 + k, "medicine_name": medicine, "is_generic": k == 1, "quantity": k + 1,
-                  "amount": f"{amount:.2f}", "duration_days": duration}
-                 for k, (medicine, amount, duration) in enumerate(
-                     [("Metformin 500", 120.5 + n, 30), ("Atorvastatin 10", 75.25 * (n + 1), 10 + n)][: 1 + n % 2])]
+        items = [
+            {
+                "line_id": bill_id * 10 + k,
+                "medicine_name": medicine,
+                "is_generic": k == 1,
+                "quantity": k + 1,
+                "amount": f"{amount:.2f}",
+                "duration_days": duration,
+            }
+            for k, (medicine, amount, duration) in enumerate(
+                [("Metformin 500", 120.5 + n, 30), ("Atorvastatin 10", 75.25 * (n + 1), 10 + n)][: 1 + n % 2]
+            )
+        ]
         total = sum(Decimal(i["amount"]) for i in items)
-        bills.append({
-            "bill_id": bill_id, "bill_number": f"E2E-{bill_id}", "bill_date": (today - dt.timedelta(days=days_ago)).isoformat(),
-            "customer_phone": phone, "customer_name": "Kavya Iyer", "customer_category": categories[n],
-            "was_contacted_before": False, "visited_no_purchase": False, "total_amount": f"{total:.2f}",
-            "items": items, "created_by": None,
-        })
+        bills.append(
+            {
+                "bill_id": bill_id,
+                "bill_number": f"E2E-{bill_id}",
+                "bill_date": (today - dt.timedelta(days=days_ago)).isoformat(),
+                "customer_phone": phone,
+                "customer_name": "Kavya Iyer",
+                "customer_category": categories[n],
+                "was_contacted_before": False,
+                "visited_no_purchase": False,
+                "total_amount": f"{total:.2f}",
+                "items": items,
+                "created_by": None,
+            }
+        )
     return bills
 
 
-_COMPARED = ("name", "category", "total_visits", "total_purchases", "first_visit_date", "last_visit_date",
-             "prefers_generic", "contact_record_id")
-_PURCHASE_KEYS = ("purchase_date", "medicine_name", "is_generic", "quantity", "amount", "duration_days",
-                  "refill_due_date")
+_COMPARED = (
+    "name",
+    "category",
+    "total_visits",
+    "total_purchases",
+    "first_visit_date",
+    "last_visit_date",
+    "prefers_generic",
+    "contact_record_id",
+)
+_PURCHASE_KEYS = (
+    "purchase_date",
+    "medicine_name",
+    "is_generic",
+    "quantity",
+    "amount",
+    "duration_days",
+    "refill_due_date",
+)
 
 
 def _state_of(admin, phone: str) -> tuple[dict, list]:
@@ -336,8 +377,10 @@ def test_events_delivered_two_to_five_times_shuffled_end_as_one_delivery(stack, 
     for i in range(customers):
         for kind, phones, out in (("r", reference_phones, reference), ("s", shuffled_phones, shuffled)):
             first_id = 1000 + i * 10 + (0 if kind == "r" else 500)
-            out += [make_event("bill.created", bill, source=source, subject=f"bills/{bill['bill_id']}")
-                    for bill in _bills_for(phones[i], first_id, today)]
+            out += [
+                make_event("bill.created", bill, source=source, subject=f"bills/{bill['bill_id']}")
+                for bill in _bills_for(phones[i], first_id, today)
+            ]
 
     # Once, in order (bill dates ascending per customer, as a till sends them).
     for event in reference:
@@ -361,6 +404,7 @@ def test_events_delivered_two_to_five_times_shuffled_end_as_one_delivery(stack, 
 
     state = MessagingState(stack)
     try:
+
         def drained():
             assert not state.pending_outbox(), state.pending_outbox()
             for service in (s for s in BILL_CONSUMERS if f"{s}-worker" in stack.commands):
@@ -370,8 +414,12 @@ def test_events_delivered_two_to_five_times_shuffled_end_as_one_delivery(stack, 
 
         eventually(drained, timeout=30, interval=0.25, message="every consumer recorded each event once")
         # Each copy was taken and dropped, not parked: queues empty, nothing dead-lettered.
-        eventually(lambda: all(s["messages"] == 0 for q, s in queue_stats(stack.amqp_url).items()
-                               if q.endswith(".events")), timeout=30, interval=0.5, message="queues drained")
+        eventually(
+            lambda: all(s["messages"] == 0 for q, s in queue_stats(stack.amqp_url).items() if q.endswith(".events")),
+            timeout=30,
+            interval=0.5,
+            message="queues drained",
+        )
         assert state.dead_letters() == dead_before, f"new dead letters: {state.dead_letters()} (before: {dead_before})"
     finally:
         state.dispose()
@@ -403,8 +451,9 @@ def database_refusing_connections(admin_url: str, database: str):
     try:
         with engine.connect() as conn:
             conn.execute(text(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS false'))
-            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :db"),
-                         {"db": database})
+            conn.execute(
+                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :db"), {"db": database}
+            )
         yield
     finally:
         with engine.connect() as conn:
@@ -441,7 +490,7 @@ def test_consumer_database_down_pauses_then_catches_up(stack, admin, pg_admin_ur
         assert_healthy(stack)
         print(f"outage of {time.monotonic() - started:.1f}s: {waiting} messages waiting for customers")
 
-    assert_each_bill_once(stack, admin, [warmup] + plan, dead_before)
+    assert_each_bill_once(stack, admin, [warmup, *plan], dead_before)
     assert "database unavailable, pausing" in log_since(stack, worker, offset), "the worker never paused"
     absent = new_phone()
     eventually(lambda: customer_by_phone(admin, absent) is None, timeout=30, message="customers API back")

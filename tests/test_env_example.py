@@ -1,4 +1,5 @@
 """`.env.example` lists every variable the code reads (ARCHITECTURE.md: "lists every variable")."""
+
 from __future__ import annotations
 
 import re
@@ -6,10 +7,20 @@ import re
 from .stack import REPO_ROOT
 
 # Read by the test helpers only, never by a running process.
-TEST_ONLY = {"TEST_DATABASE_URL", "TEST_AMQP_URL", "RABBITMQ_MANAGEMENT_URL", "E2E_SERVICES", "E2E_LOG_LEVEL",
-             "E2E_WEB_CONCURRENCY", "HONCHO_PROCESS_NAME", "PORT"}
-READS = re.compile(r"""(?:\benv\(\s*|\bsetting\(\s*|environ\.get\(\s*|environ\[\s*|getenv\(\s*|"""
-                   r"""_int\(\s*environ,\s*|_float\(\s*environ,\s*)["']([A-Z][A-Z0-9_]+)["']""")
+TEST_ONLY = {
+    "TEST_DATABASE_URL",
+    "TEST_AMQP_URL",
+    "RABBITMQ_MANAGEMENT_URL",
+    "E2E_SERVICES",
+    "E2E_LOG_LEVEL",
+    "E2E_WEB_CONCURRENCY",
+    "HONCHO_PROCESS_NAME",
+    "PORT",
+}
+READS = re.compile(
+    r"""(?:\benv\(\s*|\bsetting\(\s*|environ\.get\(\s*|environ\[\s*|getenv\(\s*|"""
+    r"""_int\(\s*environ,\s*|_float\(\s*environ,\s*)["']([A-Z][A-Z0-9_]+)["']"""
+)
 
 
 def variables_read_by_the_code() -> dict[str, str]:
@@ -38,13 +49,17 @@ def documented() -> set[str]:
 
 
 def test_env_example_lists_every_variable_the_code_reads():
-    missing = {name: where for name, where in variables_read_by_the_code().items()
-               if name not in documented() and name not in TEST_ONLY}
+    missing = {
+        name: where
+        for name, where in variables_read_by_the_code().items()
+        if name not in documented() and name not in TEST_ONLY
+    }
     assert not missing, f"add these to .env.example (with a comment): {missing}"
 
 
 def test_every_service_database_url_is_documented():
     from shared.migrations import SERVICES
+
     for service in SERVICES:
         assert f"{service.upper()}_DATABASE_URL" in documented()
     assert {"DATABASE_URL", "VAR_DIR", "JWT_SECRET", "AMQP_URL", "ADMIN_USERNAME", "ADMIN_PASSWORD"} <= documented()

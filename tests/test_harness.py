@@ -3,6 +3,7 @@
 Runs billing alone (its own databases and vhost), so it checks the harness independently of the
 other services.
 """
+
 from __future__ import annotations
 
 import signal
@@ -41,21 +42,30 @@ def test_billing_processes_start_serve_relay_and_stop(databases, own_vhost, tmp_
         base = stack.url("billing")
         assert requests.get(base + "/api/v1/bills", timeout=10).status_code == 401
         headers = {"Authorization": f"Bearer {token_for('admin', 1, secret=JWT_SECRET)}"}
-        response = requests.post(base + "/api/v1/bills", headers=headers, timeout=10, json={
-            "customer_phone": "98765 43210", "customer_category": "regular_branded",
-            "items": [{"medicine_name": "Metformin 500", "quantity": 1, "amount": "10.00"}]})
+        response = requests.post(
+            base + "/api/v1/bills",
+            headers=headers,
+            timeout=10,
+            json={
+                "customer_phone": "98765 43210",
+                "customer_category": "regular_branded",
+                "items": [{"medicine_name": "Metformin 500", "quantity": 1, "amount": "10.00"}],
+            },
+        )
         assert response.status_code == 201, response.text
         engine = create_engine(url)
         try:
+
             def relayed():
                 with engine.connect() as conn:
                     rows = conn.execute(text("SELECT status FROM outbox")).scalars().all()
                 assert rows == ["sent"], rows
                 return True
+
             eventually(relayed, timeout=30, message="billing's relay published the bill.created")
         finally:
             engine.dispose()
-        (_props, event), = probe.messages(1)
+        ((_props, event),) = probe.messages(1)
         assert event["type"] == "bill.created" and event["data"]["customer_phone"] == "+919876543210"
     except BaseException:
         print(stack.tails())
@@ -77,8 +87,18 @@ def test_procfile_runs_every_process_type_of_every_service():
     assert services == {"gateway", "billing", "customers", "contacts", "reminders", "reporting"}
     for service in services - {"gateway"}:
         assert f"{service}-api" in processes
-    assert {"gateway", "gateway-relay", "billing-relay", "customers-relay", "customers-worker", "contacts-relay",
-            "contacts-worker", "reminders-relay", "reminders-worker", "reporting-relay",
-            "reporting-worker"} <= set(processes)
+    assert {
+        "gateway",
+        "gateway-relay",
+        "billing-relay",
+        "customers-relay",
+        "customers-worker",
+        "contacts-relay",
+        "contacts-worker",
+        "reminders-relay",
+        "reminders-worker",
+        "reporting-relay",
+        "reporting-worker",
+    } <= set(processes)
     # Billing consumes nothing; every service has a relay (reporting's sends replayed dead letters).
     assert "billing-worker" not in processes

@@ -4,6 +4,7 @@
 which must hold no process manager and no test tool. Both must satisfy pyproject.toml's ranges (a
 stale lock after a range change fails here) and the virtualenv running this suite must be the lock.
 """
+
 from __future__ import annotations
 
 import re
@@ -43,8 +44,9 @@ def _check_satisfied(pins: dict[str, str], requirements: list[Requirement]) -> N
     for requirement in requirements:
         name = canonicalize_name(requirement.name)
         assert name in pins, f"{requirement} is not in the lock: run `make lock`"
-        assert requirement.specifier.contains(pins[name], prereleases=True), \
+        assert requirement.specifier.contains(pins[name], prereleases=True), (
             f"locked {name}=={pins[name]} does not satisfy {requirement}: run `make lock`"
+        )
 
 
 def test_runtime_lock_satisfies_the_runtime_ranges_and_holds_no_tools():
@@ -59,16 +61,20 @@ def test_dev_lock_satisfies_every_range_and_agrees_with_the_runtime_lock():
     dev = _locked("dev.txt")
     _check_satisfied(dev, _requirements("run", "test", "dev"))
     runtime = _locked("runtime.txt")
-    differing = {name: (version, dev.get(name)) for name, version in runtime.items()
-                 if name in dev and dev[name] != version}
+    differing = {
+        name: (version, dev.get(name)) for name, version in runtime.items() if name in dev and dev[name] != version
+    }
     assert not differing, f"the image and the tests would run different versions: {differing}"
 
 
 def test_this_environment_is_the_lock():
     # Platform-only pins (pywin32, colorama on Windows) are not installed here.
     installed = {canonicalize_name(d.metadata["Name"]): d.version for d in metadata.distributions()}
-    mismatched = {name: (version, installed[name]) for name, version in _locked("dev.txt").items()
-                  if name in installed and installed[name] != version}
+    mismatched = {
+        name: (version, installed[name])
+        for name, version in _locked("dev.txt").items()
+        if name in installed and installed[name] != version
+    }
     assert not mismatched, f"installed versions differ from requirements/dev.txt: {mismatched}"
 
 
@@ -78,5 +84,6 @@ def test_every_install_path_uses_the_lock():
     assert "--require-hashes -r $(LOCK)" in makefile and "LOCK := requirements/dev.txt" in makefile
     assert "--require-hashes -r requirements/runtime.txt" in dockerfile
     for command in re.findall(r"pip install [^\n]*", makefile + dockerfile):
-        assert "--require-hashes" in command or "--no-deps" in command, \
+        assert "--require-hashes" in command or "--no-deps" in command, (
             f"{command!r} resolves dependencies outside the lock"
+        )

@@ -4,6 +4,7 @@ The gateway and its relay are started exactly as `make run` starts every process
 then honcho with the Procfile's commands) with a `.env` naming one vhost and admin password and an
 environment naming others; the processes must use the environment's.
 """
+
 from __future__ import annotations
 
 import os
@@ -38,33 +39,64 @@ def test_environment_wins_over_env_file_for_make_run_processes(tmp_path, amqp_ur
     )
     procfile = tmp_path / "Procfile"
     procfile.write_text(_procfile_lines("gateway", "gateway-relay"))
-    environ = {key: value for key, value in os.environ.items()
-               if key not in {"AMQP_URL", "ADMIN_PASSWORD", "ADMIN_USERNAME", "JWT_SECRET", "DATABASE_URL",
-                              "GATEWAY_DATABASE_URL"}}
-    environ.update(ENV_FILE=str(env_file), VAR_DIR=str(tmp_path), AMQP_URL=amqp_url,
-                   ADMIN_PASSWORD="password-from-environment", WEB_CONCURRENCY="1",
-                   PATH=f"{os.path.dirname(sys.executable)}{os.pathsep}{environ.get('PATH', '')}")
+    environ = {
+        key: value
+        for key, value in os.environ.items()
+        if key
+        not in {"AMQP_URL", "ADMIN_PASSWORD", "ADMIN_USERNAME", "JWT_SECRET", "DATABASE_URL", "GATEWAY_DATABASE_URL"}
+    }
+    environ.update(
+        ENV_FILE=str(env_file),
+        VAR_DIR=str(tmp_path),
+        AMQP_URL=amqp_url,
+        ADMIN_PASSWORD="password-from-environment",
+        WEB_CONCURRENCY="1",
+        PATH=f"{os.path.dirname(sys.executable)}{os.pathsep}{environ.get('PATH', '')}",
+    )
     with_env = [sys.executable, str(REPO_ROOT / "scripts" / "with_env.py")]
-    subprocess.run([*with_env, sys.executable, "-m", "shared.migrations", "gateway"], cwd=REPO_ROOT,
-                   env=environ, check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [*with_env, sys.executable, "-m", "shared.migrations", "gateway"],
+        cwd=REPO_ROOT,
+        env=environ,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
 
     probe = Probe(amqp_url, ["staff.created"])  # in the environment's vhost, before anything is published
-    log = open(tmp_path / "honcho.log", "wb")
-    honcho = subprocess.Popen([*with_env, os.path.join(os.path.dirname(sys.executable), "honcho"), "start",
-                               "--env", "/dev/null", "-f", str(procfile)], cwd=REPO_ROOT, env=environ,
-                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    log = open(tmp_path / "honcho.log", "wb")  # noqa: SIM115 - honcho writes to it until the test ends
+    honcho = subprocess.Popen(
+        [
+            *with_env,
+            os.path.join(os.path.dirname(sys.executable), "honcho"),
+            "start",
+            "--env",
+            "/dev/null",
+            "-f",
+            str(procfile),
+        ],
+        cwd=REPO_ROOT,
+        env=environ,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{port}/api/v1"
     try:
+
         def gateway_up() -> bool:
             try:
                 return requests.get(f"http://127.0.0.1:{port}/healthz", timeout=3).ok
             except requests.RequestException:
                 return False
+
         eventually(gateway_up, timeout=60, interval=0.3, message="gateway started by make run's launcher")
 
         def login(password: str) -> int:
-            return requests.post(f"{base}/auth/login", json={"username": "admin", "password": password},
-                                 timeout=5).status_code
+            return requests.post(
+                f"{base}/auth/login", json={"username": "admin", "password": password}, timeout=5
+            ).status_code
+
         assert login("password-from-environment") == 200
         assert login("password-from-env-file") == 401
         # The first admin's staff.created reached the environment's vhost through the relay.

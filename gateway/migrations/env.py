@@ -1,4 +1,4 @@
-from shared.migrations import run_env
 from gateway.models import Base
+from shared.migrations import run_env
 
 run_env(Base.metadata)

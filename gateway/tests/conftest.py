@@ -3,11 +3,11 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
-from shared.testing import DEFAULT_AMQP, make_settings, truncate_all
-from shared.runtime import Runtime
 from gateway.app import create_app
 from gateway.models import Base
 from gateway.settings import GatewaySettings
+from shared.runtime import Runtime
+from shared.testing import DEFAULT_AMQP, make_settings, truncate_all
 
 ADMIN_ENV = {"ADMIN_USERNAME": "Root", "ADMIN_PASSWORD": "first-admin-pass"}
 
@@ -29,6 +29,7 @@ class Upstream:
 def free_url() -> str:
     """An address where nothing listens (a port just released)."""
     import socket
+
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return f"http://127.0.0.1:{sock.getsockname()[1]}"
@@ -38,7 +39,9 @@ def free_url() -> str:
 def cheap_password_hashing():
     """argon2id with test-sized cost (production keeps argon2-cffi's defaults); same code path."""
     from argon2 import PasswordHasher
+
     from gateway import passwords
+
     original = passwords._hasher
     passwords._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     passwords._dummy_hash.cache_clear()
@@ -56,6 +59,7 @@ def gateway_db(databases):
 def billing_upstream(databases):
     """Billing's real app on its own database, as the upstream the gateway routes /bills to."""
     from services.billing.app import create_app as create_billing
+
     url = databases.create("gw_billing", service="billing")
     settings = make_settings("billing", url, DEFAULT_AMQP)
     runtime = Runtime.build(settings)
@@ -83,8 +87,7 @@ def runtime(settings):
 @pytest.fixture
 def upstreams(billing_upstream):
     down = free_url()
-    return {"billing": billing_upstream.url, "customers": down, "contacts": down, "reminders": down,
-            "reporting": down}
+    return {"billing": billing_upstream.url, "customers": down, "contacts": down, "reminders": down, "reporting": down}
 
 
 @pytest.fixture

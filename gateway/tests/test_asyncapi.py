@@ -7,13 +7,7 @@ import jsonschema
 
 from shared.asyncapi import asyncapi_document
 
-FIXTURE = (
-    Path(__file__).resolve().parents[2]
-    / "shared"
-    / "tests"
-    / "fixtures"
-    / "asyncapi-3.0.0.schema.json"
-)
+FIXTURE = Path(__file__).resolve().parents[2] / "shared" / "tests" / "fixtures" / "asyncapi-3.0.0.schema.json"
 
 
 def test_asyncapi_document_is_public_and_valid(client):
@@ -22,10 +16,7 @@ def test_asyncapi_document_is_public_and_valid(client):
     document = response.json
     assert document == json.loads(json.dumps(asyncapi_document()))
     jsonschema.Draft7Validator(json.loads(FIXTURE.read_text())).validate(document)
-    assert (
-        document["channels"]["bill.created"]["bindings"]["amqp"]["exchange"]["name"]
-        == "pharmacy.events"
-    )
+    assert document["channels"]["bill.created"]["bindings"]["amqp"]["exchange"]["name"] == "pharmacy.events"
 
 
 def test_the_docs_page_links_the_event_contract(client):

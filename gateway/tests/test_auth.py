@@ -1,24 +1,25 @@
 """Sign-in: argon2 hashes, one answer for every bad credential, the per-user-and-address limit."""
+
 import datetime as dt
 
 from sqlalchemy import func, select
 
-from shared.auth import Principal, issue_token, verify_token
-from shared.testing import JWT_SECRET
 from gateway.app import create_app
 from gateway.models import LoginFailure, User
+from shared.auth import Principal, issue_token, verify_token
+from shared.testing import JWT_SECRET
 
 LOGIN = "/api/v1/auth/login"
 
 
 def login(client, username, password, ip="10.0.0.1"):
-    return client.post(LOGIN, json={"username": username, "password": password},
-                       environ_base={"REMOTE_ADDR": ip})
+    return client.post(LOGIN, json={"username": username, "password": password}, environ_base={"REMOTE_ADDR": ip})
 
 
 def add_staff(client, admin, username="asha", password="asha-pass-1", role="staff", name="Asha Rao"):
-    response = client.post("/api/v1/staff", json={"username": username, "name": name, "password": password,
-                                                  "role": role}, headers=admin)
+    response = client.post(
+        "/api/v1/staff", json={"username": username, "name": name, "password": password, "role": role}, headers=admin
+    )
     assert response.status_code == 201, response.json
     return response.json
 
@@ -38,9 +39,11 @@ def test_login_returns_a_bearer_token_for_the_user(client, runtime):
 def test_unknown_user_wrong_password_and_disabled_user_get_the_same_401(client, admin):
     staff = add_staff(client, admin)
     client.patch(f"/api/v1/staff/{staff['id']}", json={"active": False}, headers=admin)
-    answers = [login(client, "nobody", "whatever-pass", ip="10.0.0.2"),
-               login(client, "root", "wrong-password", ip="10.0.0.3"),
-               login(client, "asha", "asha-pass-1", ip="10.0.0.4")]
+    answers = [
+        login(client, "nobody", "whatever-pass", ip="10.0.0.2"),
+        login(client, "root", "wrong-password", ip="10.0.0.3"),
+        login(client, "asha", "asha-pass-1", ip="10.0.0.4"),
+    ]
     for response in answers:
         assert response.status_code == 401
         assert response.mimetype == "application/problem+json"
@@ -65,7 +68,7 @@ def test_five_failures_a_minute_per_user_and_address_give_429(client, settings, 
 
 
 def test_failures_older_than_a_minute_do_not_count(client, runtime):
-    old = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=61)
+    old = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=61)
     with runtime.session_factory() as session:
         session.add_all([LoginFailure(username="root", ip="10.0.0.1", failed_at=old) for _ in range(5)])
         session.commit()
@@ -75,15 +78,21 @@ def test_failures_older_than_a_minute_do_not_count(client, runtime):
 
 
 def test_login_rejects_unknown_fields_and_missing_password(client):
-    assert client.post(LOGIN, json={"username": "root", "password": "first-admin-pass",
-                                    "role": "admin"}).status_code == 422
+    assert (
+        client.post(LOGIN, json={"username": "root", "password": "first-admin-pass", "role": "admin"}).status_code
+        == 422
+    )
     response = client.post(LOGIN, json={"username": "root"})
     assert response.status_code == 422 and "password" in response.json["errors"]
 
 
 def test_me_is_the_signed_in_user_and_a_disabled_account_loses_access(client, admin):
-    assert client.get("/api/v1/auth/me", headers=admin).json == {"id": 1, "username": "root", "name": "root",
-                                                                  "role": "admin"}
+    assert client.get("/api/v1/auth/me", headers=admin).json == {
+        "id": 1,
+        "username": "root",
+        "name": "root",
+        "role": "admin",
+    }
     staff = add_staff(client, admin)
     token = login(client, "asha", "asha-pass-1").json["access_token"]
     mine = {"Authorization": f"Bearer {token}"}
@@ -95,8 +104,9 @@ def test_me_is_the_signed_in_user_and_a_disabled_account_loses_access(client, ad
 def test_tampered_expired_or_foreign_tokens_are_401(client, admin_token):
     header, payload, signature = admin_token.split(".")
     tampered = f"{header}.{payload}.{signature[:-2]}{'AA' if signature[-2:] != 'AA' else 'BB'}"
-    expired = issue_token(Principal(1, "root", "admin"), JWT_SECRET, 60,
-                          now=dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1))
+    expired = issue_token(
+        Principal(1, "root", "admin"), JWT_SECRET, 60, now=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+    )
     foreign = issue_token(Principal(1, "root", "admin"), "another-secret-0123456789abcdef0123", 600)
     for token in (tampered, expired, foreign, "not-a-jwt"):
         for path in ("/api/v1/auth/me", "/api/v1/bills"):

@@ -1,15 +1,17 @@
 """Dead letters: the service-side blueprint (list, replay) and the gateway's overview across services."""
+
 import json
 
 import pytest
 from sqlalchemy import select
 
-from shared.dead_letters_api import dead_letters_blueprint
-from shared.testing import DEFAULT_AMQP, auth_headers, make_settings, truncate_all
-from shared.runtime import Runtime
-from shared.web import create_service_app
-from services.billing.models import Base as BillingBase, messaging as billing_messaging
 from gateway.app import create_app
+from services.billing.models import Base as BillingBase
+from services.billing.models import messaging as billing_messaging
+from shared.dead_letters_api import dead_letters_blueprint
+from shared.runtime import Runtime
+from shared.testing import DEFAULT_AMQP, auth_headers, make_settings, truncate_all
+from shared.web import create_service_app
 
 from .conftest import ADMIN_ENV, Upstream
 
@@ -22,8 +24,13 @@ def service(databases):
     """A tiny service mounting the blueprint on billing's tables (which include dead_letters)."""
     url = databases.create("gw_dead_letters", service="billing")
     runtime = Runtime.build(make_settings("billing", url, DEFAULT_AMQP))
-    app, _api = create_service_app("billing", runtime.settings, title="DLQ test", runtime_obj=runtime,
-                                   blueprints=[dead_letters_blueprint(billing_messaging)])
+    app, _api = create_service_app(
+        "billing",
+        runtime.settings,
+        title="DLQ test",
+        runtime_obj=runtime,
+        blueprints=[dead_letters_blueprint(billing_messaging)],
+    )
     app.runtime = runtime
     yield app
     runtime.engine.dispose()
@@ -36,8 +43,9 @@ def service_client(service):
     with runtime.session_factory() as session:
         for n in range(3):
             body = json.dumps({"type": "bill.created", "id": f"e{n}"}).encode()
-            billing_messaging.archive_dead_letter(session, "customers.bill.created", body, {"x-death": []},
-                                                  f"e{n}", f"handler failed {n}")
+            billing_messaging.archive_dead_letter(
+                session, "customers.bill.created", body, {"x-death": []}, f"e{n}", f"handler failed {n}"
+            )
         session.commit()
     return service.test_client()
 
@@ -57,10 +65,13 @@ def test_the_blueprint_lists_dead_letters_newest_first(service_client):
 
 
 def test_the_blueprint_replays_through_the_outbox(service_client, service):
-    assert service_client.post("/api/v1/admin/dead-letters/replay", json={"ids": [1]},
-                               headers=STAFF).status_code == 403
-    assert service_client.post("/api/v1/admin/dead-letters/replay", json={"ids": [1], "all": True},
-                               headers=ADMIN).status_code == 422
+    assert service_client.post("/api/v1/admin/dead-letters/replay", json={"ids": [1]}, headers=STAFF).status_code == 403
+    assert (
+        service_client.post(
+            "/api/v1/admin/dead-letters/replay", json={"ids": [1], "all": True}, headers=ADMIN
+        ).status_code
+        == 422
+    )
     first = service_client.post("/api/v1/admin/dead-letters/replay", json={"ids": [1]}, headers=ADMIN)
     assert first.status_code == 200 and first.json == {"replayed": 1}
     rest = service_client.post("/api/v1/admin/dead-letters/replay", json={}, headers=ADMIN)
@@ -70,18 +81,21 @@ def test_the_blueprint_replays_through_the_outbox(service_client, service):
     assert service_client.get("/api/v1/admin/dead-letters?status=replayed", headers=ADMIN).json["total"] == 3
     outbox = billing_messaging.outbox
     with service.runtime.session_factory() as session:
-        rows = session.execute(select(outbox.c.exchange, outbox.c.routing_key, outbox.c.payload)
-                               .order_by(outbox.c.id)).all()
+        rows = session.execute(
+            select(outbox.c.exchange, outbox.c.routing_key, outbox.c.payload).order_by(outbox.c.id)
+        ).all()
     assert [(r.exchange, r.routing_key) for r in rows] == [("", "customers.bill.created")] * 3
     assert json.loads(rows[0].payload)["id"] == "e0"
 
 
-def test_the_gateway_groups_dead_letters_by_service_and_forwards_replays(service_client, service, settings,
-                                                                        runtime, admin):
+def test_the_gateway_groups_dead_letters_by_service_and_forwards_replays(
+    service_client, service, settings, runtime, admin
+):
     upstream = Upstream(service)
     try:
-        client = create_app(settings.with_upstreams({"customers": upstream.url}), runtime,
-                            environ=ADMIN_ENV).test_client()
+        client = create_app(
+            settings.with_upstreams({"customers": upstream.url}), runtime, environ=ADMIN_ENV
+        ).test_client()
         overview = client.get("/api/v1/admin/dead-letters", headers=admin)
         assert overview.status_code == 200, overview.json
         services = overview.json["services"]

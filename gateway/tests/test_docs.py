@@ -1,4 +1,5 @@
 """One OpenAPI document for the system, a docs page and a web UI that load nothing from elsewhere."""
+
 import re
 from pathlib import Path
 
@@ -10,8 +11,14 @@ STATIC = Path(__file__).resolve().parent.parent / "static"
 
 def test_the_aggregated_spec_has_the_gateway_and_billing_paths(client):
     spec = client.get("/api/v1/openapi.json").json
-    assert {"/api/v1/auth/login", "/api/v1/staff", "/api/v1/staff/{staff_id}", "/api/v1/admin/dead-letters",
-            "/api/v1/bills", "/api/v1/bills/{bill_id}"} <= set(spec["paths"])
+    assert {
+        "/api/v1/auth/login",
+        "/api/v1/staff",
+        "/api/v1/staff/{staff_id}",
+        "/api/v1/admin/dead-letters",
+        "/api/v1/bills",
+        "/api/v1/bills/{bill_id}",
+    } <= set(spec["paths"])
     assert "post" in spec["paths"]["/api/v1/bills"]
     assert {"BillIn", "Bill", "StaffIn"} <= set(spec["components"]["schemas"])
     assert spec["paths"]["/api/v1/auth/login"]["post"]["security"] == []
@@ -22,13 +29,29 @@ def test_the_aggregated_spec_has_the_gateway_and_billing_paths(client):
 
 
 def test_clashing_component_names_are_prefixed_and_references_rewritten():
-    own = {"info": {"version": "1"}, "paths": {"/api/v1/staff": {}},
-           "components": {"schemas": {"Item": {"type": "string"}, "Error": {"type": "object"}}}}
-    billing = {"paths": {"/api/v1/bills": {"get": {"responses": {"200": {"content": {"application/json": {
-        "schema": {"$ref": "#/components/schemas/Item"}}}}}}},
-        "/api/v1/admin/dead-letters/replay": {"post": {}}},
-        "components": {"schemas": {"Item": {"type": "object", "properties": {"e": {
-            "$ref": "#/components/schemas/Error"}}}, "Error": {"type": "object"}}}}
+    own = {
+        "info": {"version": "1"},
+        "paths": {"/api/v1/staff": {}},
+        "components": {"schemas": {"Item": {"type": "string"}, "Error": {"type": "object"}}},
+    }
+    billing = {
+        "paths": {
+            "/api/v1/bills": {
+                "get": {
+                    "responses": {
+                        "200": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Item"}}}}
+                    }
+                }
+            },
+            "/api/v1/admin/dead-letters/replay": {"post": {}},
+        },
+        "components": {
+            "schemas": {
+                "Item": {"type": "object", "properties": {"e": {"$ref": "#/components/schemas/Error"}}},
+                "Error": {"type": "object"},
+            }
+        },
+    }
     merged = merge_specs(own, [("billing", billing, None), ("reporting", None, "unreachable")])
     schemas = merged["components"]["schemas"]
     assert schemas["Item"] == {"type": "string"}

@@ -1,4 +1,5 @@
 """Routing: tokens checked first, headers and bodies forwarded, answers streamed back, failures mapped."""
+
 import hashlib
 import re
 import time
@@ -24,12 +25,22 @@ def echo_app():
         if path.endswith("slow"):
             time.sleep(1.5)
         if path.endswith("download"):
-            return Response(DOWNLOAD, mimetype="text/csv",
-                            headers={"Content-Disposition": 'attachment; filename="errors.csv"'})
+            return Response(
+                DOWNLOAD, mimetype="text/csv", headers={"Content-Disposition": 'attachment; filename="errors.csv"'}
+            )
         body = request.get_data()
-        return jsonify(method=request.method, path=request.path, query=request.query_string.decode(),
-                       headers=dict(request.headers), body_length=len(body),
-                       body_sha256=hashlib.sha256(body).hexdigest()), 207, {"X-Upstream": "echo"}
+        return (
+            jsonify(
+                method=request.method,
+                path=request.path,
+                query=request.query_string.decode(),
+                headers=dict(request.headers),
+                body_length=len(body),
+                body_sha256=hashlib.sha256(body).hexdigest(),
+            ),
+            207,
+            {"X-Upstream": "echo"},
+        )
 
     return app
 
@@ -83,8 +94,12 @@ def test_paths_route_to_their_owners():
 
 
 def test_a_bill_goes_through_to_billing_and_back(client, admin):
-    body = {"customer_phone": "98765 43210", "customer_name": "Asha Rao", "customer_category": "regular_branded",
-            "items": [{"medicine_name": "Metformin 500", "quantity": 2, "amount": "120.50", "duration_days": 30}]}
+    body = {
+        "customer_phone": "98765 43210",
+        "customer_name": "Asha Rao",
+        "customer_category": "regular_branded",
+        "items": [{"medicine_name": "Metformin 500", "quantity": 2, "amount": "120.50", "duration_days": 30}],
+    }
     headers = {**admin, "Idempotency-Key": "till-9-0001", "X-Request-ID": "req-bill-1"}
     created = client.post("/api/v1/bills", json=body, headers=headers)
     assert created.status_code == 201, created.json
@@ -103,10 +118,18 @@ def test_a_bill_goes_through_to_billing_and_back(client, admin):
 
 
 def test_request_headers_query_and_body_are_forwarded(echo_client, admin):
-    response = echo_client.post("/api/v1/reports/conversion?window=7d&x=%C3%A9", data=b'{"a": 1}',
-                                headers={**admin, "Content-Type": "application/json", "Idempotency-Key": "k-1",
-                                         "X-Request-ID": "req-from-client", "Accept": "application/json",
-                                         "Cookie": "secret=1"})
+    response = echo_client.post(
+        "/api/v1/reports/conversion?window=7d&x=%C3%A9",
+        data=b'{"a": 1}',
+        headers={
+            **admin,
+            "Content-Type": "application/json",
+            "Idempotency-Key": "k-1",
+            "X-Request-ID": "req-from-client",
+            "Accept": "application/json",
+            "Cookie": "secret=1",
+        },
+    )
     assert response.status_code == 207 and response.headers["X-Upstream"] == "echo"
     assert response.headers["X-Request-ID"] == "req-from-client"
     seen = response.json
@@ -133,9 +156,12 @@ def test_a_request_id_is_generated_when_absent_and_the_same_one_forwarded(echo_c
 
 def test_uploads_and_downloads_stream_through(echo_client, admin):
     payload = b"phone,name\n" + b"9876543210,Asha\n" * 200_000  # ~3 MB multipart upload
-    response = echo_client.post("/api/v1/contacts/uploads", headers=admin,
-                                data={"file": (__import__("io").BytesIO(payload), "list.csv"), "list_name": "Feb"},
-                                content_type="multipart/form-data")
+    response = echo_client.post(
+        "/api/v1/contacts/uploads",
+        headers=admin,
+        data={"file": (__import__("io").BytesIO(payload), "list.csv"), "list_name": "Feb"},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 207
     assert response.json["body_length"] > len(payload)
     assert response.json["headers"]["Content-Type"].startswith("multipart/form-data; boundary=")
@@ -150,13 +176,18 @@ def test_oversize_bodies_are_413_before_reaching_a_service(echo_client, admin):
     for path in ("/api/v1/reports/conversion", "/api/v1/bills"):
         response = echo_client.post(path, data=big_json, headers={**admin, "Content-Type": "application/json"})
         assert response.status_code == 413 and response.mimetype == "application/problem+json", path
-    text_body = echo_client.post("/api/v1/reports/x", data=b"x" * (1024 * 1024 + 1),
-                                 headers={**admin, "Content-Type": "text/plain"})
+    text_body = echo_client.post(
+        "/api/v1/reports/x", data=b"x" * (1024 * 1024 + 1), headers={**admin, "Content-Type": "text/plain"}
+    )
     assert text_body.status_code == 413
-    upload = b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\n\r\n" + \
-        b"1" * (20 * 1024 * 1024) + b"\r\n--b--\r\n"
-    response = echo_client.post("/api/v1/contacts/uploads", data=upload,
-                                headers={**admin, "Content-Type": "multipart/form-data; boundary=b"})
+    upload = (
+        b'--b\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n\r\n'
+        + b"1" * (20 * 1024 * 1024)
+        + b"\r\n--b--\r\n"
+    )
+    response = echo_client.post(
+        "/api/v1/contacts/uploads", data=upload, headers={**admin, "Content-Type": "multipart/form-data; boundary=b"}
+    )
     assert response.status_code == 413 and response.mimetype == "application/problem+json"
     assert "20971520" in response.json["detail"]
 

@@ -37,9 +37,7 @@ class Clock:
 @pytest.fixture
 def asha(runtime):
     with unit_of_work(runtime.session_factory) as session:
-        return create_staff(
-            session, NewStaff(username="Asha", name="Asha Rao", password="asha-pass-1")
-        ).id
+        return create_staff(session, NewStaff(username="Asha", name="Asha Rao", password="asha-pass-1")).id
 
 
 def attempt(runtime, settings, password, username="asha", ip="10.0.0.1", clock=None):
@@ -53,21 +51,15 @@ def failures(runtime):
 
 
 def test_a_right_password_gives_a_token_for_the_user(runtime, settings, asha):
-    issued_at = dt.datetime.now(
-        dt.UTC
-    )  # the token's lifetime runs from the clock's "now"
-    result = attempt(
-        runtime, settings, "asha-pass-1", username=" ASHA ", clock=Clock(issued_at)
-    )
+    issued_at = dt.datetime.now(dt.UTC)  # the token's lifetime runs from the clock's "now"
+    result = attempt(runtime, settings, "asha-pass-1", username=" ASHA ", clock=Clock(issued_at))
     assert result.user.id == asha and result.token_type == "Bearer"
     assert result.expires_in == settings.token_ttl_seconds
     principal = verify_token(result.access_token, JWT_SECRET)
     assert (principal.id, principal.username, principal.role) == (asha, "asha", "staff")
 
 
-def test_every_bad_credential_is_the_same_error_and_counts_although_the_caller_rolls_back(
-    runtime, settings, asha
-):
+def test_every_bad_credential_is_the_same_error_and_counts_although_the_caller_rolls_back(runtime, settings, asha):
     with unit_of_work(runtime.session_factory) as session:
         update_staff(session, asha, {"active": False})
     for username, password in (
@@ -81,9 +73,7 @@ def test_every_bad_credential_is_the_same_error_and_counts_although_the_caller_r
     assert failures(runtime) == 3
 
 
-def test_the_limit_counts_per_user_and_address_and_tells_when_to_retry(
-    runtime, settings, asha
-):
+def test_the_limit_counts_per_user_and_address_and_tells_when_to_retry(runtime, settings, asha):
     clock = Clock()
     for _ in range(MAX_FAILURES):
         with pytest.raises(InvalidCredentials):
@@ -92,40 +82,25 @@ def test_the_limit_counts_per_user_and_address_and_tells_when_to_retry(
     with pytest.raises(TooManySignInFailures) as raised:
         attempt(runtime, settings, "asha-pass-1", clock=clock)
     assert raised.value.status == 429 and raised.value.retry_after == 40
-    assert (
-        attempt(runtime, settings, "asha-pass-1", ip="10.0.0.2", clock=clock).user.id
-        == asha
-    )
+    assert attempt(runtime, settings, "asha-pass-1", ip="10.0.0.2", clock=clock).user.id == asha
     clock.now = NOON + LOGIN_WINDOW + dt.timedelta(seconds=1)
     assert attempt(runtime, settings, "asha-pass-1", clock=clock).user.id == asha
-    assert (
-        failures(runtime) == 0
-    )  # a success clears its own failures; older ones are dropped on the next failure
+    assert failures(runtime) == 0  # a success clears its own failures; older ones are dropped on the next failure
 
 
-def test_a_hash_made_with_older_parameters_is_replaced_on_sign_in(
-    runtime, settings, asha
-):
-    older = PasswordHasher(time_cost=2, memory_cost=2048, parallelism=1).hash(
-        "asha-pass-1"
-    )
+def test_a_hash_made_with_older_parameters_is_replaced_on_sign_in(runtime, settings, asha):
+    older = PasswordHasher(time_cost=2, memory_cost=2048, parallelism=1).hash("asha-pass-1")
     with unit_of_work(runtime.session_factory) as session:
         session.get(User, asha).password_hash = older
     assert passwords.needs_rehash(older)
     attempt(runtime, settings, "asha-pass-1")
     with runtime.session_factory() as session:
         fresh = session.get(User, asha).password_hash
-    assert (
-        fresh != older
-        and not passwords.needs_rehash(fresh)
-        and passwords.verify_password(fresh, "asha-pass-1")
-    )
+    assert fresh != older and not passwords.needs_rehash(fresh) and passwords.verify_password(fresh, "asha-pass-1")
 
 
 def test_gateway_settings_come_from_the_environment():
-    defaults = load_settings(
-        "gateway", environ={"JWT_SECRET": "s"}, cls=GatewaySettings
-    )
+    defaults = load_settings("gateway", environ={"JWT_SECRET": "s"}, cls=GatewaySettings)
     assert defaults.upstreams == DEFAULT_UPSTREAMS
     assert (
         defaults.upstream_connect_timeout,

@@ -1,14 +1,15 @@
 """Staff administration: admin only, no mass assignment, staff.created / staff.updated in the outbox."""
+
 import json
 
 import pytest
 from sqlalchemy import select
 
-from shared.config import ConfigError
-from shared.envelope import validate_event
 from gateway import bootstrap
 from gateway.app import create_app
 from gateway.models import User, messaging
+from shared.config import ConfigError
+from shared.envelope import validate_event
 
 from .test_auth import add_staff, login
 
@@ -24,19 +25,22 @@ def test_admin_creates_lists_and_changes_staff_with_events(client, admin, runtim
     assert created["username"] == "asha.r" and created["role"] == "staff" and created["active"] is True
     assert created["created_at"].endswith("Z")
     assert "password" not in json.dumps(created) and "hash" not in json.dumps(created)
-    changed = client.patch(f"/api/v1/staff/{created['id']}", json={"name": "Asha R.", "role": "admin"},
-                           headers=admin)
+    changed = client.patch(f"/api/v1/staff/{created['id']}", json={"name": "Asha R.", "role": "admin"}, headers=admin)
     assert changed.status_code == 200 and changed.json["role"] == "admin" and changed.json["name"] == "Asha R."
-    client.patch(f"/api/v1/staff/{created['id']}", json={"active": False, "password": "new-pass-123"},
-                 headers=admin)
+    client.patch(f"/api/v1/staff/{created['id']}", json={"active": False, "password": "new-pass-123"}, headers=admin)
     assert login(client, "asha.r", "new-pass-123").status_code == 401  # disabled
 
     events = outbox_events(runtime)
     assert [e["type"] for e in events] == ["staff.created", "staff.created", "staff.updated", "staff.updated"]
     first_admin, asha, promoted, disabled = (e["data"] for e in events)
     assert first_admin == {"staff_id": 1, "username": "root", "name": "root", "role": "admin", "active": True}
-    assert asha == {"staff_id": created["id"], "username": "asha.r", "name": "Asha Rao", "role": "staff",
-                    "active": True}
+    assert asha == {
+        "staff_id": created["id"],
+        "username": "asha.r",
+        "name": "Asha Rao",
+        "role": "staff",
+        "active": True,
+    }
     assert promoted["role"] == "admin" and disabled["active"] is False
     assert all(e["source"] == "/gateway" and e["subject"] == f"staff/{e['data']['staff_id']}" for e in events)
     assert not any("pass" in json.dumps(e["data"]) for e in events)
@@ -53,8 +57,9 @@ def test_admin_creates_lists_and_changes_staff_with_events(client, admin, runtim
 
 def test_staff_bodies_are_validated_and_unknown_fields_rejected(client, admin, runtime):
     add_staff(client, admin, username="asha")
-    duplicate = client.post("/api/v1/staff", json={"username": "ASHA", "name": "A", "password": "long-enough"},
-                            headers=admin)
+    duplicate = client.post(
+        "/api/v1/staff", json={"username": "ASHA", "name": "A", "password": "long-enough"}, headers=admin
+    )
     assert duplicate.status_code == 409 and duplicate.mimetype == "application/problem+json"
     bad_bodies = [
         {"username": "ravi", "name": "Ravi", "password": "short"},
@@ -77,12 +82,14 @@ def test_staff_cannot_use_admin_routes(client, admin):
     staff = add_staff(client, admin)
     token = login(client, "asha", "asha-pass-1").json["access_token"]
     mine = {"Authorization": f"Bearer {token}"}
-    for method, path, body in [("get", "/api/v1/staff", None), ("post", "/api/v1/staff",
-                               {"username": "x1", "name": "X", "password": "long-enough"}),
-                               ("get", f"/api/v1/staff/{staff['id']}", None),
-                               ("patch", f"/api/v1/staff/{staff['id']}", {"role": "admin"}),
-                               ("get", "/api/v1/admin/dead-letters", None),
-                               ("post", "/api/v1/admin/dead-letters/customers/replay", {})]:
+    for method, path, body in [
+        ("get", "/api/v1/staff", None),
+        ("post", "/api/v1/staff", {"username": "x1", "name": "X", "password": "long-enough"}),
+        ("get", f"/api/v1/staff/{staff['id']}", None),
+        ("patch", f"/api/v1/staff/{staff['id']}", {"role": "admin"}),
+        ("get", "/api/v1/admin/dead-letters", None),
+        ("post", "/api/v1/admin/dead-letters/customers/replay", {}),
+    ]:
         response = getattr(client, method)(path, json=body, headers=mine)
         assert response.status_code == 403, (method, path)
         assert response.mimetype == "application/problem+json"
@@ -110,7 +117,8 @@ def test_first_admin_is_created_once_from_the_environment(settings, runtime):
     assert login(client, "owner", "owner-pass-1").json["user"]["role"] == "admin"
     events = outbox_events(runtime)
     assert [(e["type"], e["data"]["username"], e["data"]["role"]) for e in events] == [
-        ("staff.created", "owner", "admin")]
+        ("staff.created", "owner", "admin")
+    ]
 
 
 def test_missing_admin_variables_fail_fast_naming_them(settings, runtime):
@@ -123,8 +131,12 @@ def test_missing_admin_variables_fail_fast_naming_them(settings, runtime):
 
 
 def test_bootstrap_command_creates_the_admin(settings, runtime, monkeypatch, capsys):
-    for name, value in {"GATEWAY_DATABASE_URL": settings.database_url, "JWT_SECRET": settings.jwt_secret,
-                        "ADMIN_USERNAME": "cli-admin", "ADMIN_PASSWORD": "cli-admin-pass"}.items():
+    for name, value in {
+        "GATEWAY_DATABASE_URL": settings.database_url,
+        "JWT_SECRET": settings.jwt_secret,
+        "ADMIN_USERNAME": "cli-admin",
+        "ADMIN_PASSWORD": "cli-admin-pass",
+    }.items():
         monkeypatch.setenv(name, value)
     assert bootstrap.main([]) == 0
     assert bootstrap.main([]) == 0

@@ -1,4 +1,5 @@
 """Billing's HTTP layer: parse, call a use case, serialize."""
+
 from __future__ import annotations
 
 from flask import request
@@ -20,8 +21,9 @@ class Bills(MethodView):
     def get(self, args):
         """List bills, newest first (filter by phone and date range)."""
         with transaction() as session:
-            return paginate(session, domain.bills_query(args["phone"], args["from_"], args["to"]),
-                            args["page"], args["per_page"])
+            return paginate(
+                session, domain.bills_query(args["phone"], args["from_"], args["to"]), args["page"], args["per_page"]
+            )
 
     @blp.arguments(BillInSchema)
     @blp.response(201, BillSchema)
@@ -32,8 +34,9 @@ class Bills(MethodView):
         today = pharmacy_today()
         new = domain.NewBill(items=items, **{**body, "bill_date": body["bill_date"] or today})
         with transaction() as session:
-            bill, created = domain.create_bill(session, new, current_principal().id, today,
-                                               request.headers.get("Idempotency-Key"))
+            bill, created = domain.create_bill(
+                session, new, current_principal().id, today, request.headers.get("Idempotency-Key")
+            )
         return bill, (201 if created else 200)
 
 

@@ -1,4 +1,5 @@
 """Billing's app factory."""
+
 from __future__ import annotations
 
 from flask import Flask

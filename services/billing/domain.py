@@ -1,4 +1,5 @@
 """Billing use cases: create a bill (with its ``bill.created`` event) and read bills."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -9,8 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from shared.errors import NotFound, ValidationFailed
 from shared import events
+from shared.errors import NotFound, ValidationFailed
 from shared.events import BillCreated
 from shared.money import CENTS
 
@@ -47,18 +48,23 @@ def check_bill(new: NewBill, today: dt.date) -> None:
     if not EARLIEST_BILL_DATE <= new.bill_date <= today + dt.timedelta(days=1):
         # A till's clock may run a little ahead; anything further is a typo that would
         # poison every date computed downstream (refill dates, reports).
-        raise ValidationFailed("the bill date is out of range",
-                               errors={"bill_date": [f"between {EARLIEST_BILL_DATE} and tomorrow"]})
+        raise ValidationFailed(
+            "the bill date is out of range", errors={"bill_date": [f"between {EARLIEST_BILL_DATE} and tomorrow"]}
+        )
     if new.visited_no_purchase and new.items:
-        raise ValidationFailed("a visit without purchase takes no items",
-                               errors={"items": ["must be empty when visited_no_purchase is true"]})
+        raise ValidationFailed(
+            "a visit without purchase takes no items",
+            errors={"items": ["must be empty when visited_no_purchase is true"]},
+        )
     if not new.visited_no_purchase and not new.items:
-        raise ValidationFailed("a bill needs at least one item",
-                               errors={"items": ["at least one item, or visited_no_purchase: true"]})
+        raise ValidationFailed(
+            "a bill needs at least one item", errors={"items": ["at least one item, or visited_no_purchase: true"]}
+        )
 
 
-def create_bill(session: Session, new: NewBill, created_by: int | None, today: dt.date,
-                idempotency_key: str | None = None) -> tuple[Bill, bool]:
+def create_bill(
+    session: Session, new: NewBill, created_by: int | None, today: dt.date, idempotency_key: str | None = None
+) -> tuple[Bill, bool]:
     """Store a bill and its ``bill.created`` event in one transaction.
 
     Returns ``(bill, created)``; a retry carrying the same ``Idempotency-Key`` returns the first
@@ -71,13 +77,27 @@ def create_bill(session: Session, new: NewBill, created_by: int | None, today: d
     if existing:
         return get_bill(session, int(existing)), False
     total = sum((item.amount for item in new.items), Decimal("0")).quantize(CENTS)
-    bill = Bill(bill_date=new.bill_date, customer_phone=new.customer_phone, customer_name=new.customer_name,
-                customer_category=new.customer_category, was_contacted_before=new.was_contacted_before,
-                visited_no_purchase=new.visited_no_purchase, total_amount=total, created_by=created_by,
-                items=[BillItem(line_no=n, medicine_name=i.medicine_name.strip(), quantity=i.quantity,
-                                amount=i.amount.quantize(CENTS), is_generic=i.is_generic,
-                                duration_days=i.duration_days)
-                       for n, i in enumerate(new.items, start=1)])
+    bill = Bill(
+        bill_date=new.bill_date,
+        customer_phone=new.customer_phone,
+        customer_name=new.customer_name,
+        customer_category=new.customer_category,
+        was_contacted_before=new.was_contacted_before,
+        visited_no_purchase=new.visited_no_purchase,
+        total_amount=total,
+        created_by=created_by,
+        items=[
+            BillItem(
+                line_no=n,
+                medicine_name=i.medicine_name.strip(),
+                quantity=i.quantity,
+                amount=i.amount.quantize(CENTS),
+                is_generic=i.is_generic,
+                duration_days=i.duration_days,
+            )
+            for n, i in enumerate(new.items, start=1)
+        ],
+    )
     session.add(bill)
     try:
         session.flush()
@@ -99,13 +119,26 @@ def bill_created(bill: Bill) -> BillCreated:
     """The ``bill.created`` event of a stored bill (EVENTS.md)."""
     assert bill.bill_number is not None, "a bill is numbered (create_bill) before it is published"
     return BillCreated(
-        bill_id=bill.id, bill_number=bill.bill_number, bill_date=bill.bill_date,
-        customer_phone=bill.customer_phone, customer_name=bill.customer_name,
-        customer_category=bill.customer_category, was_contacted_before=bill.was_contacted_before,
-        visited_no_purchase=bill.visited_no_purchase, total_amount=bill.total_amount,
-        items=[events.BillItem(line_id=item.id, medicine_name=item.medicine_name, is_generic=item.is_generic,
-                               quantity=item.quantity, amount=item.amount, duration_days=item.duration_days)
-               for item in bill.items],
+        bill_id=bill.id,
+        bill_number=bill.bill_number,
+        bill_date=bill.bill_date,
+        customer_phone=bill.customer_phone,
+        customer_name=bill.customer_name,
+        customer_category=bill.customer_category,
+        was_contacted_before=bill.was_contacted_before,
+        visited_no_purchase=bill.visited_no_purchase,
+        total_amount=bill.total_amount,
+        items=[
+            events.BillItem(
+                line_id=item.id,
+                medicine_name=item.medicine_name,
+                is_generic=item.is_generic,
+                quantity=item.quantity,
+                amount=item.amount,
+                duration_days=item.duration_days,
+            )
+            for item in bill.items
+        ],
         created_by=bill.created_by,
     )
 

@@ -1,4 +1,5 @@
 """Billing's tables: bills and their items, plus its outbox and idempotency keys."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -38,8 +39,9 @@ class Bill(Base):
     created_by: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    items: Mapped[list["BillItem"]] = relationship(back_populates="bill", order_by="BillItem.line_no",
-                                                   cascade="all, delete-orphan", lazy="selectin")
+    items: Mapped[list[BillItem]] = relationship(
+        back_populates="bill", order_by="BillItem.line_no", cascade="all, delete-orphan", lazy="selectin"
+    )
 
 
 class BillItem(Base):

@@ -1,4 +1,5 @@
 """Billing's HTTP schemas (validation, serialization and OpenAPI from one place)."""
+
 from __future__ import annotations
 
 import marshmallow as ma
@@ -7,7 +8,6 @@ from marshmallow import validate
 from shared.categories import CATEGORIES
 from shared.fields import Money, Phone, QuerySchema, StrictSchema, Text, UtcDateTime
 from shared.web import PageArgs, page_schema
-
 
 
 class BillItemInSchema(StrictSchema):
@@ -25,8 +25,7 @@ class BillInSchema(StrictSchema):
     was_contacted_before = ma.fields.Boolean(load_default=False)
     visited_no_purchase = ma.fields.Boolean(load_default=False)
     bill_date = ma.fields.Date(load_default=None)
-    items = ma.fields.List(ma.fields.Nested(BillItemInSchema), load_default=list,
-                           validate=validate.Length(max=500))
+    items = ma.fields.List(ma.fields.Nested(BillItemInSchema), load_default=list, validate=validate.Length(max=500))
 
 
 class BillItemSchema(ma.Schema):

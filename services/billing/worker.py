@@ -1,4 +1,5 @@
 """Billing's background process: the outbox relay (billing consumes nothing)."""
+
 from __future__ import annotations
 
 import sys

@@ -1,4 +1,5 @@
 """Contacts' HTTP layer: parse, call a use case, serialize."""
+
 from __future__ import annotations
 
 import os
@@ -7,8 +8,15 @@ from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from shared.web import (current_principal, current_settings, paginate, pharmacy_today, require_admin, runtime,
-                        transaction)
+from shared.web import (
+    current_principal,
+    current_settings,
+    paginate,
+    pharmacy_today,
+    require_admin,
+    runtime,
+    transaction,
+)
 
 from . import domain
 from .schemas import (
@@ -74,13 +82,23 @@ class Uploads(MethodView):
         admin = require_admin()
         settings = current_settings(ContactsSettings)
         file = files["file"]
-        new = records.NewUpload(filename=os.path.basename(file.filename or "upload.csv"),
-                                list_name=form.get("list_name"), uploaded_by=admin.id,
-                                assign_to=form.get("assign_to"), file_kind=None, file_bytes=_size(file.stream))
+        new = records.NewUpload(
+            filename=os.path.basename(file.filename or "upload.csv"),
+            list_name=form.get("list_name"),
+            uploaded_by=admin.id,
+            assign_to=form.get("assign_to"),
+            file_kind=None,
+            file_bytes=_size(file.stream),
+        )
         upload, outcome = receive_upload(
-            runtime().session_factory, new, file.stream, settings.default_phone_region,
-            max_bytes=settings.max_upload_bytes, background_above=settings.async_upload_bytes,
-            idempotency_key=request.headers.get("Idempotency-Key"))
+            runtime().session_factory,
+            new,
+            file.stream,
+            settings.default_phone_region,
+            max_bytes=settings.max_upload_bytes,
+            background_above=settings.async_upload_bytes,
+            idempotency_key=request.headers.get("Idempotency-Key"),
+        )
         if outcome == STARTED:
             return upload, 202, {"Location": f"/api/v1/contacts/uploads/{upload.id}"}
         return upload, (201 if outcome == CREATED else 200)
@@ -99,18 +117,30 @@ class UploadById(MethodView):
 @blp.route("/uploads/<int:upload_id>/errors")
 class UploadErrors(MethodView):
     @blp.arguments(ErrorReportQuerySchema, location="query")
-    @blp.response(200, content_type="text/csv",
-                  description="CSV (default) or XLSX (`?format=xlsx`): row, phone, name, reason")
-    @blp.doc(responses={"200": {"description": "the rejected rows", "content": {
-        "text/csv": {"schema": {"type": "string"}},
-        XLSX_TYPE: {"schema": {"type": "string", "format": "binary"}}}}})
+    @blp.response(
+        200, content_type="text/csv", description="CSV (default) or XLSX (`?format=xlsx`): row, phone, name, reason"
+    )
+    @blp.doc(
+        responses={
+            "200": {
+                "description": "the rejected rows",
+                "content": {
+                    "text/csv": {"schema": {"type": "string"}},
+                    XLSX_TYPE: {"schema": {"type": "string", "format": "binary"}},
+                },
+            }
+        }
+    )
     def get(self, args, upload_id):
         """The rejected rows of an upload; cells that a spreadsheet would run as formulas are neutralized."""
         require_admin()
         with transaction() as session:
             report = error_report(session, upload_id, args["format"])
-        return Response(report.content, mimetype=REPORT_MIMETYPES[report.file_format],
-                        headers={"Content-Disposition": f'attachment; filename="{report.filename}"'})
+        return Response(
+            report.content,
+            mimetype=REPORT_MIMETYPES[report.file_format],
+            headers={"Content-Disposition": f'attachment; filename="{report.filename}"'},
+        )
 
 
 # -- contacts ----------------------------------------------------------------------------------
@@ -146,14 +176,17 @@ class ContactById(MethodView):
 class Interactions(MethodView):
     @blp.arguments(InteractionInSchema)
     @blp.response(201, InteractionSchema)
-    @blp.alt_response(200, schema=InteractionSchema, description="Idempotent replay: the interaction the same key created")
+    @blp.alt_response(
+        200, schema=InteractionSchema, description="Idempotent replay: the interaction the same key created"
+    )
     def post(self, body, contact_id):
         """Log a call, WhatsApp message, visit or email; a pending contact becomes contacted and
         ``follow_up_at`` schedules a follow-up. Accepts ``Idempotency-Key``."""
         key = request.headers.get("Idempotency-Key")
         with transaction() as session:
-            interaction, created = domain.log_interaction(session, contact_id, domain.NewInteraction(**body),
-                                                          current_principal(), key)
+            interaction, created = domain.log_interaction(
+                session, contact_id, domain.NewInteraction(**body), current_principal(), key
+            )
         return interaction, (201 if created else 200)
 
 
@@ -164,8 +197,9 @@ class Convert(MethodView):
     def post(self, body, contact_id):
         """Mark converted (today, optional value and bill). Already converted: returned unchanged."""
         with transaction() as session:
-            return domain.convert(session, contact_id, current_principal(), pharmacy_today(),
-                                  body["conversion_value"], body["bill_id"])
+            return domain.convert(
+                session, contact_id, current_principal(), pharmacy_today(), body["conversion_value"], body["bill_id"]
+            )
 
 
 @blp.route("/<int:contact_id>/yellow")
@@ -196,8 +230,12 @@ def _successor(path: str) -> dict[str, str]:
 
 def _due_follow_ups(args: dict) -> dict:
     with transaction() as session:
-        page = paginate(session, domain.due_follow_ups_query(current_principal(), args["due_within_days"]),
-                        args["page"], args["per_page"])
+        page = paginate(
+            session,
+            domain.due_follow_ups_query(current_principal(), args["due_within_days"]),
+            args["page"],
+            args["per_page"],
+        )
         page["items"] = domain.due_follow_ups(session, page["items"])
     return page
 

@@ -1,4 +1,5 @@
 """Contacts' app factory."""
+
 from __future__ import annotations
 
 from flask import Flask
@@ -16,6 +17,7 @@ from .settings import ContactsSettings
 def create_app(settings: ContactsSettings | None = None, runtime: Runtime | None = None) -> Flask:
     """The contacts API; tests pass their own settings (``ContactsSettings``) and runtime."""
     settings = settings or load_settings("contacts", cls=ContactsSettings)
-    app, _api = create_service_app("contacts", settings, title="Contacts", runtime_obj=runtime,
-                                   blueprints=[blp, dead_letters_blueprint(messaging)])
+    app, _api = create_service_app(
+        "contacts", settings, title="Contacts", runtime_obj=runtime, blueprints=[blp, dead_letters_blueprint(messaging)]
+    )
     return app

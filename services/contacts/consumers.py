@@ -22,16 +22,12 @@ def on_bill_created(session: Session, bill: BillCreated, context: EventContext) 
     domain.apply_bill(session, bill)
 
 
-def on_staff_changed(
-    session: Session, staff: StaffCreated | StaffUpdated, context: EventContext
-) -> None:
+def on_staff_changed(session: Session, staff: StaffCreated | StaffUpdated, context: EventContext) -> None:
     """``staff.created``/``staff.updated``: the roster row, newest event wins."""
     domain.record_staff_member(session, staff, context.time)
 
 
-def on_customer_upserted(
-    session: Session, customer: CustomerUpserted, context: EventContext
-) -> None:
+def on_customer_upserted(session: Session, customer: CustomerUpserted, context: EventContext) -> None:
     """Link the contact of the customer's phone."""
     domain.link_customer(session, customer)
 

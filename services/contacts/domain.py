@@ -5,6 +5,7 @@ flags from bills, the staff roster, customer links) are at the end, called by th
 ``consumers.py``. Functions take a ``Session`` and the caller (a ``shared.auth.Principal``) or the
 typed event; they know nothing of Flask or pika.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -22,8 +23,14 @@ from shared.categories import CONTACT_SHEET
 from shared.clock import utcnow
 from shared.db import dialect_insert, escape_like
 from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from shared.events import (BillCreated, ContactConverted, ContactStatusChanged, CustomerUpserted, StaffCreated,
-                           StaffUpdated)
+from shared.events import (
+    BillCreated,
+    ContactConverted,
+    ContactStatusChanged,
+    CustomerUpserted,
+    StaffCreated,
+    StaffUpdated,
+)
 from shared.ids import id_order, wire_id
 
 from .models import (
@@ -62,8 +69,9 @@ def visible(stmt, viewer: Principal):
     return stmt if viewer.is_admin else stmt.where(ContactRecord.assigned_to == viewer.id)
 
 
-def get_contact(session: Session, contact_id: int, viewer: Principal, *, for_update: bool = False,
-                with_details: bool = False) -> ContactRecord:
+def get_contact(
+    session: Session, contact_id: int, viewer: Principal, *, for_update: bool = False, with_details: bool = False
+) -> ContactRecord:
     """One contact the viewer may see; NotFound otherwise (another staff member's contact too)."""
     stmt = visible(select(ContactRecord).where(ContactRecord.id == contact_id), viewer)
     if for_update:
@@ -76,8 +84,14 @@ def get_contact(session: Session, contact_id: int, viewer: Principal, *, for_upd
     return contact
 
 
-def contacts_query(viewer: Principal, status: str | None = None, whatsapp_status: str | None = None,
-                   assigned_to: int | None = None, upload_id: int | None = None, q: str | None = None):
+def contacts_query(
+    viewer: Principal,
+    status: str | None = None,
+    whatsapp_status: str | None = None,
+    assigned_to: int | None = None,
+    upload_id: int | None = None,
+    q: str | None = None,
+):
     """Contacts newest first with the list filters of API.md; ``q`` matches name or phone."""
     stmt = visible(select(ContactRecord), viewer).order_by(ContactRecord.id.desc())
     if status:
@@ -102,8 +116,10 @@ def contacts_query(viewer: Principal, status: str | None = None, whatsapp_status
 def active_staff_member(session: Session, staff_id: int) -> StaffMember:
     member = session.get(StaffMember, staff_id)
     if member is None or not member.active:
-        raise ValidationFailed(f"staff member {staff_id} is not an active user",
-                               errors={"assigned_to": [f"{staff_id} is not an active staff member"]})
+        raise ValidationFailed(
+            f"staff member {staff_id} is not an active user",
+            errors={"assigned_to": [f"{staff_id} is not an active staff member"]},
+        )
     return member
 
 
@@ -122,8 +138,9 @@ def update_contact(session: Session, contact_id: int, changes: dict, viewer: Pri
     return contact
 
 
-def change_status(session: Session, contact: ContactRecord, to_status: str, by: int | str | None,
-                  at: dt.datetime | None = None) -> None:
+def change_status(
+    session: Session, contact: ContactRecord, to_status: str, by: int | str | None, at: dt.datetime | None = None
+) -> None:
     """Move a contact to ``to_status`` under the status rules (Conflict when disallowed) and
     publish ``contact.status_changed``."""
     if not can_change(contact.status, to_status):
@@ -134,22 +151,39 @@ def change_status(session: Session, contact: ContactRecord, to_status: str, by: 
     if from_status == PENDING and contact.first_contacted_at is None:
         contact.first_contacted_at = at
     contact.updated_at = at
-    messaging.add_event(session, ContactStatusChanged(
-        contact_id=contact.id, phone=contact.phone, from_status=from_status, to_status=to_status,
-        changed_at=at, assigned_to=contact.assigned_to, by=by))
+    messaging.add_event(
+        session,
+        ContactStatusChanged(
+            contact_id=contact.id,
+            phone=contact.phone,
+            from_status=from_status,
+            to_status=to_status,
+            changed_at=at,
+            assigned_to=contact.assigned_to,
+            by=by,
+        ),
+    )
 
 
 def publish_converted(session: Session, contact: ContactRecord, customer_category: str | None) -> None:
     """``contact.converted`` with the contact's conversion (sent again when a bill corrects it)."""
     assert contact.converted_at is not None, "publish_converted follows a conversion"
     by_bill = contact.conversion_source == "bill"
-    messaging.add_event(session, ContactConverted(
-        contact_id=contact.id, phone=contact.phone, name=contact.name,
-        converted_at=contact.converted_at, conversion_value=contact.conversion_value,
-        bill_id=wire_id(contact.conversion_bill_id), assigned_to=contact.assigned_to,
-        customer_category=customer_category,
-        # A bill's conversion is dated by the bill, so consumers can rank converting bills alike.
-        bill_date=contact.converted_at if by_bill else None))
+    messaging.add_event(
+        session,
+        ContactConverted(
+            contact_id=contact.id,
+            phone=contact.phone,
+            name=contact.name,
+            converted_at=contact.converted_at,
+            conversion_value=contact.conversion_value,
+            bill_id=wire_id(contact.conversion_bill_id),
+            assigned_to=contact.assigned_to,
+            customer_category=customer_category,
+            # A bill's conversion is dated by the bill, so consumers can rank converting bills alike.
+            bill_date=contact.converted_at if by_bill else None,
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -163,8 +197,9 @@ class NewInteraction:
     follow_up_at: dt.datetime | None = None
 
 
-def log_interaction(session: Session, contact_id: int, new: NewInteraction, viewer: Principal,
-                    idempotency_key: str | None = None) -> tuple[ContactInteraction, bool]:
+def log_interaction(
+    session: Session, contact_id: int, new: NewInteraction, viewer: Principal, idempotency_key: str | None = None
+) -> tuple[ContactInteraction, bool]:
     """Record an interaction; a pending contact becomes contacted; ``follow_up_at`` makes a follow-up.
 
     Returns ``(interaction, created)``; a retry with the same ``Idempotency-Key`` returns the first
@@ -178,22 +213,39 @@ def log_interaction(session: Session, contact_id: int, new: NewInteraction, view
             get_contact(session, interaction.contact_id, viewer)  # still theirs to see
             return interaction, False
     if new.type != "call" and (new.call_duration_minutes is not None or new.call_successful is not None):
-        raise ValidationFailed("call details belong to calls",
-                               errors={"call_duration_minutes": ["only for type call"]}
-                               if new.call_duration_minutes is not None else
-                               {"call_successful": ["only for type call"]})
+        raise ValidationFailed(
+            "call details belong to calls",
+            errors={"call_duration_minutes": ["only for type call"]}
+            if new.call_duration_minutes is not None
+            else {"call_successful": ["only for type call"]},
+        )
     contact = get_contact(session, contact_id, viewer, for_update=True)
     now = utcnow()
-    interaction = ContactInteraction(contact_id=contact.id, staff_id=viewer.id, type=new.type, notes=new.notes,
-                                     customer_response=new.customer_response, next_action=new.next_action,
-                                     call_duration_minutes=new.call_duration_minutes,
-                                     call_successful=new.call_successful, follow_up_at=new.follow_up_at,
-                                     created_at=now)
+    interaction = ContactInteraction(
+        contact_id=contact.id,
+        staff_id=viewer.id,
+        type=new.type,
+        notes=new.notes,
+        customer_response=new.customer_response,
+        next_action=new.next_action,
+        call_duration_minutes=new.call_duration_minutes,
+        call_successful=new.call_successful,
+        follow_up_at=new.follow_up_at,
+        created_at=now,
+    )
     session.add(interaction)
     session.flush()
     if new.follow_up_at is not None:
-        session.add(FollowUp(contact_id=contact.id, interaction_id=interaction.id, staff_id=viewer.id,
-                             due_at=new.follow_up_at, note=new.next_action or new.notes, created_at=now))
+        session.add(
+            FollowUp(
+                contact_id=contact.id,
+                interaction_id=interaction.id,
+                staff_id=viewer.id,
+                due_at=new.follow_up_at,
+                note=new.next_action or new.notes,
+                created_at=now,
+            )
+        )
     if contact.status == PENDING:
         change_status(session, contact, CONTACTED, viewer.id, now)
     contact.last_interaction_at = now
@@ -203,8 +255,14 @@ def log_interaction(session: Session, contact_id: int, new: NewInteraction, view
     return interaction, True
 
 
-def convert(session: Session, contact_id: int, viewer: Principal, today: dt.date,
-            conversion_value: Decimal | None = None, bill_id=None) -> ContactRecord:
+def convert(
+    session: Session,
+    contact_id: int,
+    viewer: Principal,
+    today: dt.date,
+    conversion_value: Decimal | None = None,
+    bill_id=None,
+) -> ContactRecord:
     """Mark a contact converted by hand. Converted is final: converting again changes nothing."""
     contact = get_contact(session, contact_id, viewer, for_update=True)
     if contact.status == CONVERTED:
@@ -227,22 +285,25 @@ def flag_yellow(session: Session, contact_id: int, viewer: Principal, notes: str
     change_status(session, contact, YELLOW, viewer.id)
     if notes:
         now = utcnow()
-        session.add(ContactInteraction(contact_id=contact.id, staff_id=viewer.id, type="visit", notes=notes,
-                                       created_at=now))
+        session.add(
+            ContactInteraction(contact_id=contact.id, staff_id=viewer.id, type="visit", notes=notes, created_at=now)
+        )
         contact.last_interaction_at = now
     session.flush()
     return contact
 
 
 # -- follow-ups ------------------------------------------------------------------------------
-def due_follow_ups_query(viewer: Principal, due_within_days: int,
-                         now: dt.datetime | None = None) -> Select[FollowUp]:
+def due_follow_ups_query(viewer: Principal, due_within_days: int, now: dt.datetime | None = None) -> Select[FollowUp]:
     """Open follow-ups due within ``due_within_days`` (overdue included), soonest first, of the
     viewer's contacts (admins: all)."""
     horizon = (now or utcnow()) + dt.timedelta(days=due_within_days)
-    stmt = (select(FollowUp).join(ContactRecord, ContactRecord.id == FollowUp.contact_id)
-            .where(FollowUp.done_at.is_(None), FollowUp.due_at <= horizon)
-            .order_by(FollowUp.due_at, FollowUp.id))
+    stmt = (
+        select(FollowUp)
+        .join(ContactRecord, ContactRecord.id == FollowUp.contact_id)
+        .where(FollowUp.done_at.is_(None), FollowUp.due_at <= horizon)
+        .order_by(FollowUp.due_at, FollowUp.id)
+    )
     return stmt if viewer.is_admin else stmt.where(ContactRecord.assigned_to == viewer.id)
 
 
@@ -275,17 +336,33 @@ class DueFollowUp:
 def due_follow_ups(session: Session, follow_ups: list[FollowUp]) -> list[DueFollowUp]:
     """``follow_ups`` (a page of ``due_follow_ups_query``) each with its contact (one query)."""
     contacts = follow_up_contacts(session, follow_ups)
-    return [DueFollowUp(id=f.id, contact_id=f.contact_id, interaction_id=f.interaction_id, staff_id=f.staff_id,
-                        due_at=f.due_at, note=f.note, done_at=f.done_at, done_by=f.done_by,
-                        created_at=f.created_at, contact_name=contacts[f.contact_id].name,
-                        contact_phone=contacts[f.contact_id].phone, contact_status=contacts[f.contact_id].status)
-            for f in follow_ups]
+    return [
+        DueFollowUp(
+            id=f.id,
+            contact_id=f.contact_id,
+            interaction_id=f.interaction_id,
+            staff_id=f.staff_id,
+            due_at=f.due_at,
+            note=f.note,
+            done_at=f.done_at,
+            done_by=f.done_by,
+            created_at=f.created_at,
+            contact_name=contacts[f.contact_id].name,
+            contact_phone=contacts[f.contact_id].phone,
+            contact_status=contacts[f.contact_id].status,
+        )
+        for f in follow_ups
+    ]
 
 
 def complete_follow_up(session: Session, follow_up_id: int, viewer: Principal) -> FollowUp:
     """Mark a follow-up done (again: unchanged)."""
-    stmt = (select(FollowUp).join(ContactRecord, ContactRecord.id == FollowUp.contact_id)
-            .where(FollowUp.id == follow_up_id).with_for_update(of=FollowUp))
+    stmt = (
+        select(FollowUp)
+        .join(ContactRecord, ContactRecord.id == FollowUp.contact_id)
+        .where(FollowUp.id == follow_up_id)
+        .with_for_update(of=FollowUp)
+    )
     if not viewer.is_admin:
         stmt = stmt.where(ContactRecord.assigned_to == viewer.id)
     follow_up = session.scalar(stmt)
@@ -336,9 +413,11 @@ def apply_bill(session: Session, bill: BillCreated) -> None:
         return
     if contact.status != CONVERTED:
         change_status(session, contact, CONVERTED, by)
-    elif not (contact.conversion_source == "bill" and contact.converted_at is not None
-              and bill_order(bill.bill_date, bill.bill_id) < bill_order(contact.converted_at,
-                                                                       contact.conversion_bill_id)):
+    elif not (
+        contact.conversion_source == "bill"
+        and contact.converted_at is not None
+        and bill_order(bill.bill_date, bill.bill_id) < bill_order(contact.converted_at, contact.conversion_bill_id)
+    ):
         return  # a later bill of a converted contact is a purchase, not a conversion
     # First conversion, or an earlier converting bill that arrived late: it is the conversion.
     contact.converted_at = bill.bill_date
@@ -349,29 +428,47 @@ def apply_bill(session: Session, bill: BillCreated) -> None:
     publish_converted(session, contact, bill.customer_category)
 
 
-def _upsert(session: Session, model: type, values: dict[str, object], key: str,
-            update_when: Callable[[Any], Any] | None = None) -> None:
+def _upsert(
+    session: Session, model: type, values: dict[str, object], key: str, update_when: Callable[[Any], Any] | None = None
+) -> None:
     stmt = dialect_insert(session)(model).values(**values)
-    stmt = stmt.on_conflict_do_update(index_elements=[key],
-                                      set_={k: stmt.excluded[k] for k in values if k != key},
-                                      where=update_when(stmt.excluded) if update_when else None)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[key],
+        set_={k: stmt.excluded[k] for k in values if k != key},
+        where=update_when(stmt.excluded) if update_when else None,
+    )
     session.execute(stmt)
 
 
 def record_staff_member(session: Session, staff: StaffCreated | StaffUpdated, event_time: dt.datetime) -> None:
     """``staff.created``/``staff.updated``: upsert the roster row unless a newer event already wrote it."""
-    _upsert(session, StaffMember, {
-        "staff_id": int(staff.staff_id), "username": staff.username, "name": staff.name,
-        "role": staff.role, "active": staff.active, "event_time": event_time,
-    }, "staff_id", update_when=lambda new: StaffMember.event_time <= new.event_time)
+    _upsert(
+        session,
+        StaffMember,
+        {
+            "staff_id": int(staff.staff_id),
+            "username": staff.username,
+            "name": staff.name,
+            "role": staff.role,
+            "active": staff.active,
+            "event_time": event_time,
+        },
+        "staff_id",
+        update_when=lambda new: StaffMember.event_time <= new.event_time,
+    )
 
 
 def link_customer(session: Session, customer: CustomerUpserted) -> None:
     """Remember the phone's customer and link the contact of that phone, whenever both exist."""
     customer_id = str(customer.customer_id)
-    _upsert(session, CustomerLink, {"phone": customer.phone, "customer_id": customer_id, "updated_at": utcnow()},
-            "phone")
-    session.execute(update(ContactRecord)
-                    .where(ContactRecord.phone == customer.phone,
-                           (ContactRecord.customer_id.is_(None)) | (ContactRecord.customer_id != customer_id))
-                    .values(customer_id=customer_id, updated_at=utcnow()))
+    _upsert(
+        session, CustomerLink, {"phone": customer.phone, "customer_id": customer_id, "updated_at": utcnow()}, "phone"
+    )
+    session.execute(
+        update(ContactRecord)
+        .where(
+            ContactRecord.phone == customer.phone,
+            (ContactRecord.customer_id.is_(None)) | (ContactRecord.customer_id != customer_id),
+        )
+        .values(customer_id=customer_id, updated_at=utcnow())
+    )

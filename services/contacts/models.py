@@ -1,6 +1,7 @@
 """Contacts' tables: uploads and their rejected rows, contact records with their interactions and
 follow-ups, the staff roster (fed by ``staff.*``), customer links (fed by
 ``customer.upserted``), plus the outbox/inbox and idempotency keys."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -118,9 +119,9 @@ class ContactRecord(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     interactions: Mapped[list[ContactInteraction]] = relationship(
-        order_by="ContactInteraction.id.desc()", lazy="raise", viewonly=True)
-    follow_ups: Mapped[list[FollowUp]] = relationship(
-        order_by="FollowUp.due_at", lazy="raise", viewonly=True)
+        order_by="ContactInteraction.id.desc()", lazy="raise", viewonly=True
+    )
+    follow_ups: Mapped[list[FollowUp]] = relationship(order_by="FollowUp.due_at", lazy="raise", viewonly=True)
 
     __table_args__ = (
         # A staff member's list (newest first, by status too), its count answered from the index
@@ -128,11 +129,19 @@ class ContactRecord(Base):
         Index("ix_contact_records_assigned_status_id", "assigned_to", "status", "id"),
         # Status and WhatsApp filters: partial indexes leave out the values every imported contact
         # starts with, so a bulk import does not pay for them (and those values match most rows anyway).
-        Index("ix_contact_records_worked_status", "status", "assigned_to",
-              postgresql_where=text("status <> 'pending'"), sqlite_where=text("status <> 'pending'")),
-        Index("ix_contact_records_known_whatsapp", "whatsapp_status",
-              postgresql_where=text("whatsapp_status <> 'unknown'"),
-              sqlite_where=text("whatsapp_status <> 'unknown'")),
+        Index(
+            "ix_contact_records_worked_status",
+            "status",
+            "assigned_to",
+            postgresql_where=text("status <> 'pending'"),
+            sqlite_where=text("status <> 'pending'"),
+        ),
+        Index(
+            "ix_contact_records_known_whatsapp",
+            "whatsapp_status",
+            postgresql_where=text("whatsapp_status <> 'unknown'"),
+            sqlite_where=text("whatsapp_status <> 'unknown'"),
+        ),
     )
 
 

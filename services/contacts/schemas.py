@@ -1,4 +1,5 @@
 """Contacts' HTTP schemas (validation, serialization and OpenAPI from one place)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -38,15 +39,20 @@ class StaffIdList(ma.fields.String):
 # -- uploads -----------------------------------------------------------------------------------
 class UploadFormSchema(StrictSchema):
     list_name = Text(load_default=None, allow_none=True, validate=validate.Length(max=200))
-    assign_to = StaffIdList(load_default=None, allow_none=True,
-                            metadata={"description": "comma-separated staff ids (default: every active staff user)"})
+    assign_to = StaffIdList(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "comma-separated staff ids (default: every active staff user)"},
+    )
 
 
 class UploadFileSchema(UploadFormSchema):
     """The multipart body as documented (the form fields are read by ``UploadFormSchema``)."""
 
-    file = ma.fields.Raw(required=True, metadata={"type": "string", "format": "binary",
-                                                  "description": ".csv, .xlsx or .xls with a header row"})
+    file = ma.fields.Raw(
+        required=True,
+        metadata={"type": "string", "format": "binary", "description": ".csv, .xlsx or .xls with a header row"},
+    )
 
 
 class UploadSchema(ma.Schema):
@@ -135,8 +141,12 @@ class ContactDetailSchema(ContactSchema):
     interactions = ma.fields.List(ma.fields.Nested(InteractionSchema))
     follow_ups = ma.fields.List(ma.fields.Nested(FollowUpSchema))
     # API.md's first name for the same list: kept until every client reads ``follow_ups``.
-    reminders = ma.fields.List(ma.fields.Nested(FollowUpSchema), attribute="follow_ups", dump_only=True,
-                               metadata={"deprecated": True, "description": "the same list as follow_ups"})
+    reminders = ma.fields.List(
+        ma.fields.Nested(FollowUpSchema),
+        attribute="follow_ups",
+        dump_only=True,
+        metadata={"deprecated": True, "description": "the same list as follow_ups"},
+    )
 
 
 class ContactQuerySchema(PageArgs, QuerySchema):
@@ -158,11 +168,13 @@ class InteractionInSchema(StrictSchema):
     notes = Text(load_default=None, allow_none=True, validate=validate.Length(max=5000))
     customer_response = Text(load_default=None, allow_none=True, validate=validate.Length(max=5000))
     next_action = Text(load_default=None, allow_none=True, validate=validate.Length(max=2000))
-    call_duration_minutes = ma.fields.Integer(load_default=None, allow_none=True,
-                                              validate=validate.Range(min=0, max=1440))
+    call_duration_minutes = ma.fields.Integer(
+        load_default=None, allow_none=True, validate=validate.Range(min=0, max=1440)
+    )
     call_successful = ma.fields.Boolean(load_default=None, allow_none=True)
-    follow_up_at = ma.fields.AwareDateTime(load_default=None, allow_none=True, default_timezone=UTC,
-                                           metadata={"description": "creates a follow-up"})
+    follow_up_at = ma.fields.AwareDateTime(
+        load_default=None, allow_none=True, default_timezone=UTC, metadata={"description": "creates a follow-up"}
+    )
 
 
 class ConvertInSchema(StrictSchema):
@@ -179,8 +191,11 @@ class FollowUpQuerySchema(PageArgs, QuerySchema):
 
 
 class WhatsappQuerySchema(QuerySchema):
-    template = Text(load_default=None, validate=validate.Length(max=1000),
-                    metadata={"description": "message text; {name} becomes the contact's name"})
+    template = Text(
+        load_default=None,
+        validate=validate.Length(max=1000),
+        metadata={"description": "message text; {name} becomes the contact's name"},
+    )
 
 
 class WhatsappLinkSchema(ma.Schema):

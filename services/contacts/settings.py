@@ -1,4 +1,5 @@
 """Settings of the contacts service beyond the common ones."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,4 +1,5 @@
 """Customers' HTTP layer: parse, call a use case, serialize."""
+
 from __future__ import annotations
 
 from flask import request
@@ -8,13 +9,23 @@ from flask_smorest import Blueprint
 from shared.web import current_principal, paginate, require_admin, transaction
 
 from . import domain
-from .schemas import (AuditPageSchema, AuditQuerySchema, CustomerInSchema, CustomerPageSchema, CustomerPatchSchema,
-                      CustomerQuerySchema, CustomerSchema, PhonePathSchema, PurchasePageSchema,
-                      PurchaseQuerySchema)
+from .schemas import (
+    AuditPageSchema,
+    AuditQuerySchema,
+    CustomerInSchema,
+    CustomerPageSchema,
+    CustomerPatchSchema,
+    CustomerQuerySchema,
+    CustomerSchema,
+    PhonePathSchema,
+    PurchasePageSchema,
+    PurchaseQuerySchema,
+)
 
 # Ids in paths are INTEGER columns: ``<int:...>`` makes a larger one a 404, not a database error.
-blp = Blueprint("customers", __name__, url_prefix="/customers",
-                description="Customer profiles (every read and change is audited)")
+blp = Blueprint(
+    "customers", __name__, url_prefix="/customers", description="Customer profiles (every read and change is audited)"
+)
 audit_blp = Blueprint("audit", __name__, url_prefix="/admin/audit", description="Who read or changed which profile")
 
 
@@ -25,8 +36,9 @@ class Customers(MethodView):
     def get(self, args):
         """List customers, newest first (filter by category; `q` matches a name or phone fragment)."""
         with transaction() as session:
-            return paginate(session, domain.customers_query(args["category"], args["q"]),
-                            args["page"], args["per_page"])
+            return paginate(
+                session, domain.customers_query(args["category"], args["q"]), args["page"], args["per_page"]
+            )
 
     @blp.arguments(CustomerInSchema)
     @blp.response(201, CustomerSchema)
@@ -35,8 +47,9 @@ class Customers(MethodView):
     def post(self, body):
         """Create a customer by hand (a phone that already has a profile is 409)."""
         with transaction() as session:
-            customer, created = domain.create_customer(session, body, current_principal(),
-                                                       request.headers.get("Idempotency-Key"))
+            customer, created = domain.create_customer(
+                session, body, current_principal(), request.headers.get("Idempotency-Key")
+            )
         return customer, (201 if created else 200)
 
 
@@ -86,5 +99,9 @@ class AuditLog(MethodView):
         """Audit entries, newest first (admin): by customer (`subject`), user (id or username), period."""
         require_admin()
         with transaction() as session:
-            return paginate(session, domain.audit_query(args["subject"], args["user"], args["from_"], args["to"]),
-                            args["page"], args["per_page"])
+            return paginate(
+                session,
+                domain.audit_query(args["subject"], args["user"], args["from_"], args["to"]),
+                args["page"],
+                args["per_page"],
+            )

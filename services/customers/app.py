@@ -1,4 +1,5 @@
 """Customers' app factory."""
+
 from __future__ import annotations
 
 from flask import Flask
@@ -15,6 +16,11 @@ from .models import messaging
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:
     """The customers API; tests pass their own settings and runtime."""
     settings = settings or load_settings("customers")
-    app, _api = create_service_app("customers", settings, title="Customers", runtime_obj=runtime,
-                                   blueprints=[blp, audit_blp, dead_letters_blueprint(messaging)])
+    app, _api = create_service_app(
+        "customers",
+        settings,
+        title="Customers",
+        runtime_obj=runtime,
+        blueprints=[blp, audit_blp, dead_letters_blueprint(messaging)],
+    )
     return app

@@ -15,9 +15,7 @@ def on_bill_created(session: Session, bill: BillCreated, context: EventContext) 
     domain.record_bill(session, context.source, bill)
 
 
-def on_contact_converted(
-    session: Session, conversion: ContactConverted, context: EventContext
-) -> None:
+def on_contact_converted(session: Session, conversion: ContactConverted, context: EventContext) -> None:
     """A contact became a customer: link the contact record (before or after the bill arrives)."""
     domain.link_conversion(session, conversion)
 

@@ -5,6 +5,7 @@ customer (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite writers are serialized
 IMMEDIATE), and each bill is counted once per ``(source, bill_id)``, so redeliveries, republished
 bills and competing replicas all end in the state one in-order delivery gives.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -23,18 +24,40 @@ from shared.context import current_request_id
 from shared.db import dialect_insert, escape_like
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.events import BillCreated, ContactConverted, CustomerUpserted, PurchaseRecorded
-from shared.ids import MAX_ID, ascii_int, id_order, stored_id, wire_id
+from shared.ids import MAX_ID, ascii_int, id_order, wire_id
 from shared.money import CENTS
 from shared.refills import refill_reminder_date
 
-from .models import (BY_BILL, BY_CONVERSION, BY_STAFF, AuditEntry, CountedBill, Customer, CustomerPurchase,
-                     idempotency, messaging)
+from .models import (
+    BY_BILL,
+    BY_CONVERSION,
+    BY_STAFF,
+    AuditEntry,
+    CountedBill,
+    Customer,
+    CustomerPurchase,
+    idempotency,
+    messaging,
+)
 
 log = logging.getLogger(__name__)
 
 # What staff may set on a profile (counters and links are kept by events only).
-EDITABLE_FIELDS = ("name", "phone", "email", "age", "gender", "address", "chronic_conditions", "allergies",
-                   "primary_doctor", "category", "prefers_generic", "generic_education_given", "special_notes")
+EDITABLE_FIELDS = (
+    "name",
+    "phone",
+    "email",
+    "age",
+    "gender",
+    "address",
+    "chronic_conditions",
+    "allergies",
+    "primary_doctor",
+    "category",
+    "prefers_generic",
+    "generic_education_given",
+    "special_notes",
+)
 READ, CREATE, UPDATE, READ_PURCHASES = "read", "create", "update", "read_purchases"
 
 
@@ -47,22 +70,37 @@ def refill_due_date(purchase_date: dt.date, duration_days: int | None) -> dt.dat
 
 
 # -- consumed events ------------------------------------------------------------------------
-def _ensure_locked_customer(session: Session, phone: str, *, name: str | None, category: str,
-                            category_source: str) -> Customer:
+def _ensure_locked_customer(
+    session: Session, phone: str, *, name: str | None, category: str, category_source: str
+) -> Customer:
     """The customer with ``phone``, created if missing, locked for this transaction.
 
     ``INSERT ... ON CONFLICT DO NOTHING`` makes two replicas creating the same phone at once
     safe: the second waits on the unique key and then finds the first's row.
     """
     now = utcnow()
-    session.execute(dialect_insert(session)(Customer.__table__).values(
-        phone=phone, name=name, name_source=category_source if name else None, category=category,
-        category_source=category_source, chronic_conditions=[],
-        allergies=[], prefers_generic=False, generic_education_given=False, total_visits=0,
-        total_purchases=Decimal("0.00"), created_at=now, updated_at=now,
-    ).on_conflict_do_nothing(index_elements=["phone"]))
-    return session.scalars(select(Customer).where(Customer.phone == phone).with_for_update()
-                           .execution_options(populate_existing=True)).one()
+    session.execute(
+        dialect_insert(session)(Customer.__table__)
+        .values(
+            phone=phone,
+            name=name,
+            name_source=category_source if name else None,
+            category=category,
+            category_source=category_source,
+            chronic_conditions=[],
+            allergies=[],
+            prefers_generic=False,
+            generic_education_given=False,
+            total_visits=0,
+            total_purchases=Decimal("0.00"),
+            created_at=now,
+            updated_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["phone"])
+    )
+    return session.scalars(
+        select(Customer).where(Customer.phone == phone).with_for_update().execution_options(populate_existing=True)
+    ).one()
 
 
 def record_bill(session: Session, source: str, bill: BillCreated) -> Customer | None:
@@ -79,13 +117,23 @@ def record_bill(session: Session, source: str, bill: BillCreated) -> Customer | 
     name = (bill.customer_name or "").strip() or None
     if _bill_counted(session, source, bill_id):
         return None
-    customer = _ensure_locked_customer(session, bill.customer_phone, name=name,
-                                       category=bill.customer_category, category_source=BY_BILL)
+    customer = _ensure_locked_customer(
+        session, bill.customer_phone, name=name, category=bill.customer_category, category_source=BY_BILL
+    )
     # Checked again under the lock: a replica may have counted it while this one waited.
-    counted = session.scalar(dialect_insert(session)(CountedBill.__table__).values(
-        customer_id=customer.id, source=source, bill_id=bill_id, bill_date=bill_date, total_amount=total,
-        counted_at=utcnow()).on_conflict_do_nothing(index_elements=["source", "bill_id"])
-        .returning(CountedBill.__table__.c.id))
+    counted = session.scalar(
+        dialect_insert(session)(CountedBill.__table__)
+        .values(
+            customer_id=customer.id,
+            source=source,
+            bill_id=bill_id,
+            bill_date=bill_date,
+            total_amount=total,
+            counted_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["source", "bill_id"])
+        .returning(CountedBill.__table__.c.id)
+    )
     if counted is None:
         return None
 
@@ -96,8 +144,11 @@ def record_bill(session: Session, source: str, bill: BillCreated) -> Customer | 
     if customer.category_source == BY_CONVERSION or (customer.category_source == BY_BILL and earliest):
         customer.category = bill.customer_category
         customer.category_source = BY_BILL
-    if name and (customer.name is None or customer.name_source == BY_CONVERSION
-                 or (customer.name_source in (BY_BILL, None) and earliest)):
+    if name and (
+        customer.name is None
+        or customer.name_source == BY_CONVERSION
+        or (customer.name_source in (BY_BILL, None) and earliest)
+    ):
         customer.name, customer.name_source = name, BY_BILL
     customer.total_visits += 1
     customer.total_purchases = (Decimal(customer.total_purchases) + total).quantize(CENTS)
@@ -105,36 +156,56 @@ def record_bill(session: Session, source: str, bill: BillCreated) -> Customer | 
     customer.last_visit_date = max(filter(None, (customer.last_visit_date, bill_date)))
     customer.updated_at = utcnow()
 
-    purchases = [] if visited_only else [
-        CustomerPurchase(customer_id=customer.id, source=source, bill_id=bill_id,
-                         bill_line_id=str(item.line_id), purchase_date=bill_date,
-                         medicine_name=item.medicine_name.strip(), is_generic=item.is_generic,
-                         quantity=item.quantity, amount=item.amount.quantize(CENTS),
-                         duration_days=item.duration_days,
-                         refill_due_date=refill_due_date(bill_date, item.duration_days))
-        for item in bill.items]
+    purchases = (
+        []
+        if visited_only
+        else [
+            CustomerPurchase(
+                customer_id=customer.id,
+                source=source,
+                bill_id=bill_id,
+                bill_line_id=str(item.line_id),
+                purchase_date=bill_date,
+                medicine_name=item.medicine_name.strip(),
+                is_generic=item.is_generic,
+                quantity=item.quantity,
+                amount=item.amount.quantize(CENTS),
+                duration_days=item.duration_days,
+                refill_due_date=refill_due_date(bill_date, item.duration_days),
+            )
+            for item in bill.items
+        ]
+    )
     session.add_all(purchases)
     session.flush()
     publish_customer(session, customer)
     for purchase in purchases:
         messaging.add_event(session, purchase_recorded(purchase))
-    log.info("bill counted", extra={"customer_id": customer.id, "bill_id": bill_id, "source": source,
-                                    "purchases": len(purchases)})
+    log.info(
+        "bill counted",
+        extra={"customer_id": customer.id, "bill_id": bill_id, "source": source, "purchases": len(purchases)},
+    )
     return customer
 
 
 def _is_earliest_bill(session: Session, customer_id: int, source: str, bill_id: str, bill_date: dt.date) -> bool:
     """Whether this bill comes first among the customer's counted bills (date, source, bill id)."""
     key = (bill_date, source, id_order(bill_id))
-    others = session.execute(select(CountedBill.bill_date, CountedBill.source, CountedBill.bill_id).where(
-        CountedBill.customer_id == customer_id, CountedBill.bill_date <= bill_date,
-        ~((CountedBill.source == source) & (CountedBill.bill_id == bill_id)))).all()
+    others = session.execute(
+        select(CountedBill.bill_date, CountedBill.source, CountedBill.bill_id).where(
+            CountedBill.customer_id == customer_id,
+            CountedBill.bill_date <= bill_date,
+            ~((CountedBill.source == source) & (CountedBill.bill_id == bill_id)),
+        )
+    ).all()
     return all(key < (row.bill_date, row.source, id_order(row.bill_id)) for row in others)
 
 
 def _bill_counted(session: Session, source: str, bill_id: str) -> bool:
-    return session.scalar(select(CountedBill.id).where(CountedBill.source == source,
-                                                       CountedBill.bill_id == bill_id)) is not None
+    return (
+        session.scalar(select(CountedBill.id).where(CountedBill.source == source, CountedBill.bill_id == bill_id))
+        is not None
+    )
 
 
 def link_conversion(session: Session, conversion: ContactConverted) -> Customer:
@@ -144,8 +215,9 @@ def link_conversion(session: Session, conversion: ContactConverted) -> Customer:
     bill counts itself when it arrives, once) and takes that bill's category.
     """
     name = (conversion.name or "").strip() or None
-    customer = _ensure_locked_customer(session, conversion.phone, name=name, category=CONTACT_SHEET,
-                                       category_source=BY_CONVERSION)
+    customer = _ensure_locked_customer(
+        session, conversion.phone, name=name, category=CONTACT_SHEET, category_source=BY_CONVERSION
+    )
     contact_id = str(conversion.contact_id)
     changed = False
     if customer.contact_record_id is None:
@@ -153,8 +225,10 @@ def link_conversion(session: Session, conversion: ContactConverted) -> Customer:
         changed = True
     elif customer.contact_record_id != contact_id:
         # One profile links one contact record; the first conversion keeps it.
-        log.warning("customer already linked to another contact record",
-                    extra={"customer_id": customer.id, "contact_id": contact_id})
+        log.warning(
+            "customer already linked to another contact record",
+            extra={"customer_id": customer.id, "contact_id": contact_id},
+        )
     if not customer.name and name:
         customer.name, customer.name_source = name, BY_CONVERSION
         changed = True
@@ -169,9 +243,13 @@ def link_conversion(session: Session, conversion: ContactConverted) -> Customer:
 def customer_upserted(customer: Customer) -> CustomerUpserted:
     """The ``customer.upserted`` event: identity and counters only, never a medical field."""
     return CustomerUpserted(
-        customer_id=customer.id, phone=customer.phone, name=customer.name,
-        category=customer.category, first_visit_date=customer.first_visit_date,
-        last_visit_date=customer.last_visit_date, total_visits=customer.total_visits,
+        customer_id=customer.id,
+        phone=customer.phone,
+        name=customer.name,
+        category=customer.category,
+        first_visit_date=customer.first_visit_date,
+        last_visit_date=customer.last_visit_date,
+        total_visits=customer.total_visits,
         total_purchases=Decimal(customer.total_purchases).quantize(CENTS),
         contact_record_id=wire_id(customer.contact_record_id),
     )
@@ -180,9 +258,14 @@ def customer_upserted(customer: Customer) -> CustomerUpserted:
 def purchase_recorded(purchase: CustomerPurchase) -> PurchaseRecorded:
     """The ``purchase.recorded`` event of one stored purchase."""
     return PurchaseRecorded(
-        purchase_id=purchase.id, customer_id=purchase.customer_id, bill_id=wire_id(purchase.bill_id),
-        purchase_date=purchase.purchase_date, medicine_name=purchase.medicine_name,
-        is_generic=purchase.is_generic, quantity=purchase.quantity, amount=purchase.amount,
+        purchase_id=purchase.id,
+        customer_id=purchase.customer_id,
+        bill_id=wire_id(purchase.bill_id),
+        purchase_date=purchase.purchase_date,
+        medicine_name=purchase.medicine_name,
+        is_generic=purchase.is_generic,
+        quantity=purchase.quantity,
+        amount=purchase.amount,
         duration_days=purchase.duration_days,
     )
 
@@ -193,16 +276,30 @@ def publish_customer(session: Session, customer: Customer) -> None:
 
 
 # -- the audit log --------------------------------------------------------------------------
-def audit(session: Session, actor: Principal, customer_id: int | None, action: str,
-          fields: list[str] | None = None) -> None:
+def audit(
+    session: Session, actor: Principal, customer_id: int | None, action: str, fields: list[str] | None = None
+) -> None:
     """Record who did what to which profile; ``fields`` are names, never values."""
-    session.add(AuditEntry(at=utcnow(), user_id=actor.id, username=actor.username, role=actor.role,
-                           customer_id=customer_id, action=action, fields_changed=fields,
-                           request_id=current_request_id()))
+    session.add(
+        AuditEntry(
+            at=utcnow(),
+            user_id=actor.id,
+            username=actor.username,
+            role=actor.role,
+            customer_id=customer_id,
+            action=action,
+            fields_changed=fields,
+            request_id=current_request_id(),
+        )
+    )
 
 
-def audit_query(subject: int | None = None, user: str | None = None, instant_from: dt.datetime | None = None,
-                instant_to: dt.datetime | None = None):
+def audit_query(
+    subject: int | None = None,
+    user: str | None = None,
+    instant_from: dt.datetime | None = None,
+    instant_to: dt.datetime | None = None,
+):
     """Audit entries newest first; ``user`` is a user id or a username."""
     stmt = select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
     if subject is not None:
@@ -221,8 +318,9 @@ def audit_query(subject: int | None = None, user: str | None = None, instant_fro
 
 
 # -- staff use cases ------------------------------------------------------------------------
-def create_customer(session: Session, fields: dict, actor: Principal,
-                    idempotency_key: str | None = None) -> tuple[Customer, bool]:
+def create_customer(
+    session: Session, fields: dict, actor: Principal, idempotency_key: str | None = None
+) -> tuple[Customer, bool]:
     """A profile entered by staff; ``(customer, created)``, a retried key returns the first one.
 
     A phone that already has a profile is a Conflict.
@@ -233,9 +331,15 @@ def create_customer(session: Session, fields: dict, actor: Principal,
         return _replayed(session, int(existing), actor), False
     _check_phone_free(session, fields["phone"])
     now = utcnow()
-    customer = Customer(**{"chronic_conditions": [], "allergies": [], **fields}, category_source=BY_STAFF,
-                        name_source=BY_STAFF if fields.get("name") else None,
-                        total_visits=0, total_purchases=Decimal("0.00"), created_at=now, updated_at=now)
+    customer = Customer(
+        **{"chronic_conditions": [], "allergies": [], **fields},
+        category_source=BY_STAFF,
+        name_source=BY_STAFF if fields.get("name") else None,
+        total_visits=0,
+        total_purchases=Decimal("0.00"),
+        created_at=now,
+        updated_at=now,
+    )
     session.add(customer)
     try:
         with session.begin_nested():
@@ -266,8 +370,9 @@ def _replayed(session: Session, customer_id: int, actor: Principal) -> Customer:
 def _check_phone_free(session: Session, phone: str, but: int | None = None) -> None:
     owner = session.scalar(select(Customer.id).where(Customer.phone == phone))
     if owner is not None and owner != but:
-        raise Conflict(f"customer {owner} already has this phone number",
-                       errors={"phone": [f"already used by customer {owner}"]})
+        raise Conflict(
+            f"customer {owner} already has this phone number", errors={"phone": [f"already used by customer {owner}"]}
+        )
 
 
 def _get(session: Session, customer_id: int, lock: bool = False) -> Customer:
@@ -315,8 +420,10 @@ def update_customer(session: Session, customer_id: int, changes: dict, actor: Pr
             with session.begin_nested():
                 session.flush()
         except IntegrityError:
-            raise Conflict("another customer took this phone number at the same time",
-                           errors={"phone": ["already used by another customer"]}) from None
+            raise Conflict(
+                "another customer took this phone number at the same time",
+                errors={"phone": ["already used by another customer"]},
+            ) from None
         publish_customer(session, customer)
     audit(session, actor, customer.id, UPDATE, changed)
     log.info("customer updated", extra={"customer_id": customer.id, "fields": changed})
@@ -342,5 +449,8 @@ def purchases_query(session: Session, customer_id: int, actor: Principal):
     """A customer's purchases, newest first; reading them (medication history) is audited."""
     customer = _get(session, customer_id)
     audit(session, actor, customer.id, READ_PURCHASES)
-    return (select(CustomerPurchase).where(CustomerPurchase.customer_id == customer.id)
-            .order_by(CustomerPurchase.purchase_date.desc(), CustomerPurchase.id.desc()))
+    return (
+        select(CustomerPurchase)
+        .where(CustomerPurchase.customer_id == customer.id)
+        .order_by(CustomerPurchase.purchase_date.desc(), CustomerPurchase.id.desc())
+    )

@@ -1,4 +1,5 @@
 """Customers' HTTP schemas (validation, serialization and OpenAPI from one place)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -106,7 +107,7 @@ class PhonePathSchema(ma.Schema):
 
 
 class CustomerQuerySchema(PageArgs, QuerySchema):
-    category = ma.fields.String(load_default=None, validate=validate.OneOf(("all",) + CATEGORIES))
+    category = ma.fields.String(load_default=None, validate=validate.OneOf(("all", *CATEGORIES)))
     q = ma.fields.String(load_default=None, validate=validate.Length(max=100))
 
 
@@ -143,18 +144,24 @@ class Instant(ma.fields.String):
             instant = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
             raise ma.ValidationError("not an ISO date or date-time") from None
-        return instant if instant.tzinfo else instant.replace(tzinfo=dt.timezone.utc)
+        return instant if instant.tzinfo else instant.replace(tzinfo=dt.UTC)
 
 
 class AuditQuerySchema(PageArgs, QuerySchema):
-    subject = ma.fields.Integer(load_default=None, validate=validate.Range(min=1, max=MAX_ID),
-                                metadata={"description": "customer id"})
-    user = ma.fields.String(load_default=None, validate=validate.Length(min=1, max=100),
-                            metadata={"description": "user id or username"})
-    from_ = Instant(data_key="from", load_default=None,
-                    metadata={"description": "date (pharmacy time zone) or date-time, inclusive"})
-    to = Instant(end_of_day=True, load_default=None,
-                 metadata={"description": "date (inclusive) or date-time (exclusive)"})
+    subject = ma.fields.Integer(
+        load_default=None, validate=validate.Range(min=1, max=MAX_ID), metadata={"description": "customer id"}
+    )
+    user = ma.fields.String(
+        load_default=None, validate=validate.Length(min=1, max=100), metadata={"description": "user id or username"}
+    )
+    from_ = Instant(
+        data_key="from",
+        load_default=None,
+        metadata={"description": "date (pharmacy time zone) or date-time, inclusive"},
+    )
+    to = Instant(
+        end_of_day=True, load_default=None, metadata={"description": "date (inclusive) or date-time (exclusive)"}
+    )
 
 
 class AuditEntrySchema(ma.Schema):

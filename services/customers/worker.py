@@ -2,6 +2,7 @@
 
 ``python -m services.customers.worker [relay] [consume]`` (default both).
 """
+
 from __future__ import annotations
 
 import sys
@@ -13,8 +14,9 @@ from .models import messaging
 
 
 def main(argv=None) -> None:
-    service_main("customers", sys.argv[1:] if argv is None else argv, tables=messaging, consumer="customers",
-                 handlers=HANDLERS)
+    service_main(
+        "customers", sys.argv[1:] if argv is None else argv, tables=messaging, consumer="customers", handlers=HANDLERS
+    )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 """Reminders' HTTP layer: parse, call a use case, serialize."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -9,12 +10,22 @@ from flask_smorest import Blueprint
 from shared.web import current_principal, now, paginate, pharmacy_today, transaction
 
 from . import domain
-from .schemas import (CallInSchema, RefillQuerySchema, RefillReminderPageSchema, RefillReminderSchema,
-                      ResponseInSchema, WhatsappReminderSchema)
+from .schemas import (
+    CallInSchema,
+    RefillQuerySchema,
+    RefillReminderPageSchema,
+    RefillReminderSchema,
+    ResponseInSchema,
+    WhatsappReminderSchema,
+)
 
 # Ids in paths are INTEGER columns: ``<int:...>`` makes a larger one a 404, not a database error.
-blp = Blueprint("refill_reminders", __name__, url_prefix="/reminders/refills",
-                description="Refill reminders: who needs their medicine again, and what staff did about it")
+blp = Blueprint(
+    "refill_reminders",
+    __name__,
+    url_prefix="/reminders/refills",
+    description="Refill reminders: who needs their medicine again, and what staff did about it",
+)
 
 CLOSED = "The reminder is closed (purchased)"
 
@@ -28,8 +39,12 @@ class RefillReminders(MethodView):
         day = pharmacy_today()
         due_by = day + dt.timedelta(days=args["days_ahead"]) if args["days_ahead"] is not None else None
         with transaction() as session:
-            page = paginate(session, domain.reminders_query(args["status"], due_by, args["customer_id"]),
-                            args["page"], args["per_page"])
+            page = paginate(
+                session,
+                domain.reminders_query(args["status"], due_by, args["customer_id"]),
+                args["page"],
+                args["per_page"],
+            )
             page["items"] = [domain.reminder_view(r, day) for r in page["items"]]
         return page
 
@@ -62,8 +77,9 @@ class CallMade(MethodView):
     def post(self, body, reminder_id):
         """Record a phone call to the customer."""
         with transaction() as session:
-            reminder = domain.record_call(session, reminder_id, current_principal().id, now(),
-                                          body["notes"], body["successful"])
+            reminder = domain.record_call(
+                session, reminder_id, current_principal().id, now(), body["notes"], body["successful"]
+            )
             return domain.reminder_view(reminder, pharmacy_today())
 
 
@@ -75,8 +91,9 @@ class CustomerResponded(MethodView):
     def post(self, body, reminder_id):
         """Record the customer's answer (the refill stays due until purchased)."""
         with transaction() as session:
-            reminder = domain.record_response(session, reminder_id, current_principal().id, now(),
-                                              body["customer_response"])
+            reminder = domain.record_response(
+                session, reminder_id, current_principal().id, now(), body["customer_response"]
+            )
             return domain.reminder_view(reminder, pharmacy_today())
 
 

@@ -10,20 +10,14 @@ from shared.events import CustomerUpserted, EventContext, PurchaseRecorded
 from . import domain
 
 
-def on_purchase_recorded(
-    session: Session, purchase: PurchaseRecorded, context: EventContext
-) -> None:
+def on_purchase_recorded(session: Session, purchase: PurchaseRecorded, context: EventContext) -> None:
     """A customer bought a medicine: close older reminders of it and open (or file) this one's."""
     domain.record_purchase(session, domain.Purchase.recorded(context.source, purchase))
 
 
-def on_customer_upserted(
-    session: Session, customer: CustomerUpserted, context: EventContext
-) -> None:
+def on_customer_upserted(session: Session, customer: CustomerUpserted, context: EventContext) -> None:
     """Keep the customer's name and phone for the reminder list and WhatsApp links."""
-    domain.upsert_customer(
-        session, customer.customer_id, customer.name, customer.phone, context.time
-    )
+    domain.upsert_customer(session, customer.customer_id, customer.name, customer.phone, context.time)
 
 
 HANDLERS: dict[str, Handler] = {

@@ -25,12 +25,13 @@ Decisions (kept here so the code and its reasons stay together):
 * Medicines match by ``medicine_key``: Unicode NFC, case-folded, whitespace collapsed
   (``'metformin  500'`` is ``'Metformin 500'``).
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from sqlalchemy import literal, select
 from sqlalchemy.orm import Session
@@ -76,8 +77,8 @@ class KnownPurchase:
 
 @dataclass(frozen=True)
 class CycleDecision:
-    close: tuple[str, ...]          # purchase ids whose reminders the new purchase closes
-    closed_by: str | None           # the newer purchase that closes the new reminder at once, if any
+    close: tuple[str, ...]  # purchase ids whose reminders the new purchase closes
+    closed_by: str | None  # the newer purchase that closes the new reminder at once, if any
 
 
 def refill_cycle(known: Sequence[KnownPurchase], new_order: tuple) -> CycleDecision:
@@ -90,8 +91,10 @@ def refill_cycle(known: Sequence[KnownPurchase], new_order: tuple) -> CycleDecis
 
 def whatsapp_message(customer_name: str | None, medicine_name: str, reminder_on: dt.date) -> str:
     greeting = f"Hello {customer_name}," if customer_name else "Hello,"
-    return (f"{greeting} this is a reminder from your pharmacy: your {medicine_name} refill is due on "
-            f"{reminder_on.day} {reminder_on:%b %Y}. Reply to this message or visit us to refill.")
+    return (
+        f"{greeting} this is a reminder from your pharmacy: your {medicine_name} refill is due on "
+        f"{reminder_on.day} {reminder_on:%b %Y}. Reply to this message or visit us to refill."
+    )
 
 
 # -- the local customer directory ---------------------------------------------------------
@@ -101,14 +104,22 @@ def _locked_customer(session: Session, customer_id: str) -> ReminderCustomer:
     The lock serializes everything done for one customer, so two replicas handling two
     purchases of the same medicine cannot both leave a reminder open.
     """
-    session.execute(dialect_insert(session)(ReminderCustomer).values(customer_id=customer_id, updated_at=utcnow())
-                    .on_conflict_do_nothing())
-    return session.scalars(select(ReminderCustomer).where(ReminderCustomer.customer_id == customer_id)
-                           .with_for_update().execution_options(populate_existing=True)).one()
+    session.execute(
+        dialect_insert(session)(ReminderCustomer)
+        .values(customer_id=customer_id, updated_at=utcnow())
+        .on_conflict_do_nothing()
+    )
+    return session.scalars(
+        select(ReminderCustomer)
+        .where(ReminderCustomer.customer_id == customer_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
 
 
-def upsert_customer(session: Session, customer_id, name: str | None, phone: str | None,
-                    profile_time: dt.datetime) -> None:
+def upsert_customer(
+    session: Session, customer_id, name: str | None, phone: str | None, profile_time: dt.datetime
+) -> None:
     """Keep a customer's name and phone; a profile older than the one held is ignored."""
     customer = _locked_customer(session, str(customer_id))
     if customer.profile_time is not None and customer.profile_time > profile_time:
@@ -131,27 +142,41 @@ class Purchase:
     @classmethod
     def recorded(cls, source: str, event: PurchaseRecorded) -> Purchase:
         """The purchase a ``purchase.recorded`` from ``source`` reports (ids kept as text)."""
-        return cls(source=source, purchase_id=str(event.purchase_id), customer_id=str(event.customer_id),
-                   medicine_name=event.medicine_name, purchase_date=event.purchase_date,
-                   duration_days=event.duration_days)
+        return cls(
+            source=source,
+            purchase_id=str(event.purchase_id),
+            customer_id=str(event.customer_id),
+            medicine_name=event.medicine_name,
+            purchase_date=event.purchase_date,
+            duration_days=event.duration_days,
+        )
 
 
 def record_purchase(session: Session, purchase: Purchase, now: dt.datetime | None = None) -> RefillReminder | None:
     """Apply one purchase: close older reminders of the medicine and open (or file) its own."""
     now = now or utcnow()
     _locked_customer(session, purchase.customer_id)
-    existing = session.scalar(select(RefillReminder).where(
-        RefillReminder.purchase_source == purchase.source, RefillReminder.purchase_id == purchase.purchase_id))
+    existing = session.scalar(
+        select(RefillReminder).where(
+            RefillReminder.purchase_source == purchase.source, RefillReminder.purchase_id == purchase.purchase_id
+        )
+    )
     if existing is not None:
         return existing  # the same purchase published again under a new event id
     key = medicine_key(purchase.medicine_name)
-    siblings = session.scalars(select(RefillReminder).where(
-        RefillReminder.customer_id == purchase.customer_id, RefillReminder.medicine_key == key)).all()
+    siblings = session.scalars(
+        select(RefillReminder).where(
+            RefillReminder.customer_id == purchase.customer_id, RefillReminder.medicine_key == key
+        )
+    ).all()
     by_purchase = {r.purchase_id: r for r in siblings}
     decision = refill_cycle(
-        [KnownPurchase(purchase_order(r.purchase_date, r.purchase_id), r.purchase_id, r.status == PURCHASED)
-         for r in siblings],
-        purchase_order(purchase.purchase_date, purchase.purchase_id))
+        [
+            KnownPurchase(purchase_order(r.purchase_date, r.purchase_id), r.purchase_id, r.status == PURCHASED)
+            for r in siblings
+        ],
+        purchase_order(purchase.purchase_date, purchase.purchase_id),
+    )
     for purchase_id in decision.close:
         closed = by_purchase[purchase_id]
         _close(closed, purchase.purchase_id, now)
@@ -159,17 +184,31 @@ def record_purchase(session: Session, purchase: Purchase, now: dt.datetime | Non
     if purchase.duration_days is None:
         return None
     reminder = RefillReminder(
-        customer_id=purchase.customer_id, purchase_source=purchase.source, purchase_id=purchase.purchase_id,
-        medicine_name=purchase.medicine_name.strip(), medicine_key=key, purchase_date=purchase.purchase_date,
+        customer_id=purchase.customer_id,
+        purchase_source=purchase.source,
+        purchase_id=purchase.purchase_id,
+        medicine_name=purchase.medicine_name.strip(),
+        medicine_key=key,
+        purchase_date=purchase.purchase_date,
         duration_days=purchase.duration_days,
         reminder_date=refill_reminder_date(purchase.purchase_date, purchase.duration_days),
-        status=OPEN, responded=False, created_at=now, updated_at=now)
+        status=OPEN,
+        responded=False,
+        created_at=now,
+        updated_at=now,
+    )
     session.add(reminder)
     session.flush()
-    messaging.add_event(session, RefillReminderCreated(
-        reminder_id=reminder.id, customer_id=wire_id(reminder.customer_id),
-        purchase_id=wire_id(reminder.purchase_id), medicine_name=reminder.medicine_name,
-        reminder_date=reminder.reminder_date))
+    messaging.add_event(
+        session,
+        RefillReminderCreated(
+            reminder_id=reminder.id,
+            customer_id=wire_id(reminder.customer_id),
+            purchase_id=wire_id(reminder.purchase_id),
+            medicine_name=reminder.medicine_name,
+            reminder_date=reminder.reminder_date,
+        ),
+    )
     if decision.closed_by is not None:
         # An older purchase arrived after a newer one: its refill was already bought.
         _close(reminder, decision.closed_by, now)
@@ -186,10 +225,18 @@ def _close(reminder: RefillReminder, closed_by_purchase_id: str | None, now: dt.
 
 def _publish_updated(session: Session, reminder: RefillReminder, by) -> None:
     session.flush()
-    messaging.add_event(session, RefillReminderUpdated(
-        reminder_id=reminder.id, status=reminder.status, whatsapp_sent_at=reminder.whatsapp_sent_at,
-        call_made_at=reminder.call_made_at, responded=reminder.responded,
-        purchased_at=reminder.purchased_at, by=by))
+    messaging.add_event(
+        session,
+        RefillReminderUpdated(
+            reminder_id=reminder.id,
+            status=reminder.status,
+            whatsapp_sent_at=reminder.whatsapp_sent_at,
+            call_made_at=reminder.call_made_at,
+            responded=reminder.responded,
+            purchased_at=reminder.purchased_at,
+            by=by,
+        ),
+    )
 
 
 # -- reading ------------------------------------------------------------------------------
@@ -223,17 +270,25 @@ def get_reminder(session: Session, reminder_id: int, lock: bool = False) -> Refi
 def reminder_view(reminder: RefillReminder, today: dt.date) -> dict:
     """A reminder as staff see it, with the customer's name and phone and days until due."""
     return {
-        "id": reminder.id, "customer_id": wire_id(reminder.customer_id),
-        "customer_name": reminder.customer_name, "customer_phone": reminder.customer_phone,
-        "medicine_name": reminder.medicine_name, "purchase_id": wire_id(reminder.purchase_id),
-        "purchase_date": reminder.purchase_date, "duration_days": reminder.duration_days,
+        "id": reminder.id,
+        "customer_id": wire_id(reminder.customer_id),
+        "customer_name": reminder.customer_name,
+        "customer_phone": reminder.customer_phone,
+        "medicine_name": reminder.medicine_name,
+        "purchase_id": wire_id(reminder.purchase_id),
+        "purchase_date": reminder.purchase_date,
+        "duration_days": reminder.duration_days,
         "reminder_date": reminder.reminder_date,
         "days_until_due": days_until_due(reminder.reminder_date, today),
-        "whatsapp_sent_at": reminder.whatsapp_sent_at, "call_made_at": reminder.call_made_at,
-        "call_notes": reminder.call_notes, "call_successful": reminder.call_successful,
-        "responded": reminder.responded, "customer_response": reminder.customer_response,
+        "whatsapp_sent_at": reminder.whatsapp_sent_at,
+        "call_made_at": reminder.call_made_at,
+        "call_notes": reminder.call_notes,
+        "call_successful": reminder.call_successful,
+        "responded": reminder.responded,
+        "customer_response": reminder.customer_response,
         "purchased_at": reminder.purchased_at,
-        "closed_by_purchase_id": wire_id(reminder.closed_by_purchase_id), "status": reminder.status,
+        "closed_by_purchase_id": wire_id(reminder.closed_by_purchase_id),
+        "status": reminder.status,
     }
 
 
@@ -250,16 +305,19 @@ def send_whatsapp(session: Session, reminder_id: int, by, now: dt.datetime) -> t
     reminder = _still_due(session, reminder_id)
     if not reminder.customer_phone:
         raise Conflict(f"the phone of customer {reminder.customer_id} is not known yet; try again shortly")
-    url = whatsapp_link(reminder.customer_phone,
-                        whatsapp_message(reminder.customer_name, reminder.medicine_name, reminder.reminder_date))
+    url = whatsapp_link(
+        reminder.customer_phone,
+        whatsapp_message(reminder.customer_name, reminder.medicine_name, reminder.reminder_date),
+    )
     reminder.whatsapp_sent_at = now
     reminder.updated_at = now
     _publish_updated(session, reminder, by)
     return reminder, url
 
 
-def record_call(session: Session, reminder_id: int, by, now: dt.datetime, notes: str | None = None,
-                successful: bool | None = None) -> RefillReminder:
+def record_call(
+    session: Session, reminder_id: int, by, now: dt.datetime, notes: str | None = None, successful: bool | None = None
+) -> RefillReminder:
     """Record a phone call to the customer (when, notes, whether it got through)."""
     reminder = _still_due(session, reminder_id)
     reminder.call_made_at = now

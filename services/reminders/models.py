@@ -1,4 +1,5 @@
 """Reminders' tables: refill reminders, the local customer directory, and its outbox/inbox."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -48,9 +49,13 @@ class RefillReminder(Base):
         # One reminder per purchase; purchase ids are only unique within the publisher (EVENTS.md).
         UniqueConstraint("purchase_source", "purchase_id", name="uq_refill_reminders_purchase"),
         # The due list (open or responded, by date) reads this small partial index in order.
-        Index("ix_refill_reminders_due", "reminder_date", "id",
-              postgresql_where=text("status IN ('open', 'responded')"),
-              sqlite_where=text("status IN ('open', 'responded')")),
+        Index(
+            "ix_refill_reminders_due",
+            "reminder_date",
+            "id",
+            postgresql_where=text("status IN ('open', 'responded')"),
+            sqlite_where=text("status IN ('open', 'responded')"),
+        ),
         Index("ix_refill_reminders_status", "status", "reminder_date", "id"),
         Index("ix_refill_reminders_medicine", "customer_id", "medicine_key", "purchase_date"),
     )
@@ -79,8 +84,8 @@ class RefillReminder(Base):
 
     # Name and phone are joined at read time, so a customer known later shows on old reminders.
     customer: Mapped[ReminderCustomer | None] = relationship(
-        primaryjoin="foreign(RefillReminder.customer_id) == ReminderCustomer.customer_id",
-        viewonly=True, lazy="joined")
+        primaryjoin="foreign(RefillReminder.customer_id) == ReminderCustomer.customer_id", viewonly=True, lazy="joined"
+    )
 
     @property
     def customer_name(self) -> str | None:

@@ -1,4 +1,5 @@
 """Reminders' HTTP schemas (validation, serialization and OpenAPI from one place)."""
+
 from __future__ import annotations
 
 import marshmallow as ma
@@ -14,7 +15,9 @@ class RefillReminderSchema(ma.Schema):
     id = ma.fields.Integer()
     customer_id = ExternalId()
     customer_name = ma.fields.String(allow_none=True)
-    customer_phone = ma.fields.String(allow_none=True, metadata={"description": "E.164; null until the customer is known"})
+    customer_phone = ma.fields.String(
+        allow_none=True, metadata={"description": "E.164; null until the customer is known"}
+    )
     medicine_name = ma.fields.String()
     purchase_id = ExternalId()
     purchase_date = ma.fields.Date()
@@ -28,8 +31,10 @@ class RefillReminderSchema(ma.Schema):
     responded = ma.fields.Boolean()
     customer_response = ma.fields.String(allow_none=True)
     purchased_at = UtcDateTime(allow_none=True)
-    closed_by_purchase_id = ExternalId(allow_none=True, metadata={
-        "description": "the later purchase that closed it; null when staff marked it purchased"})
+    closed_by_purchase_id = ExternalId(
+        allow_none=True,
+        metadata={"description": "the later purchase that closed it; null when staff marked it purchased"},
+    )
     status = ma.fields.String(metadata={"enum": ["open", "responded", "purchased"]})
 
 
@@ -38,10 +43,16 @@ class WhatsappReminderSchema(RefillReminderSchema):
 
 
 class RefillQuerySchema(PageArgs, QuerySchema):
-    days_ahead = ma.fields.Integer(load_default=None, validate=validate.OneOf(DAYS_AHEAD_CHOICES), metadata={
-        "description": "only reminders due on or before today + N (overdue included); omitted: any date"})
-    status = ma.fields.String(load_default=None, validate=validate.OneOf(STATUS_FILTERS), metadata={
-        "description": "omitted: still due (open or responded)"})
+    days_ahead = ma.fields.Integer(
+        load_default=None,
+        validate=validate.OneOf(DAYS_AHEAD_CHOICES),
+        metadata={"description": "only reminders due on or before today + N (overdue included); omitted: any date"},
+    )
+    status = ma.fields.String(
+        load_default=None,
+        validate=validate.OneOf(STATUS_FILTERS),
+        metadata={"description": "omitted: still due (open or responded)"},
+    )
     customer_id = ma.fields.String(load_default=None, validate=validate.Length(min=1, max=200))
 
 

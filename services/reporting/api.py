@@ -3,8 +3,8 @@
 Both roles see the whole pharmacy's figures (the staff report lists every staff member), so staff
 can compare themselves with the team; restricting staff to their own row would be a filter here.
 """
-from __future__ import annotations
 
+from __future__ import annotations
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -13,11 +13,21 @@ from shared.web import pharmacy_today, transaction
 
 from . import domain
 from .rules import Window, window_for
-from .schemas import (CategoryReportSchema, ConversionReportSchema, RefillReportSchema, ReportQuerySchema,
-                      StaffReportSchema)
+from .schemas import (
+    CategoryReportSchema,
+    ConversionReportSchema,
+    RefillReportSchema,
+    ReportQuerySchema,
+    StaffReportSchema,
+)
 
-blp = Blueprint("reports", __name__, url_prefix="/reports",
-                description="Conversion, staff, category and refill reports (eventually consistent, seconds)")
+blp = Blueprint(
+    "reports",
+    __name__,
+    url_prefix="/reports",
+    description="Conversion, staff, category and refill reports (eventually consistent, seconds)",
+)
+
 
 def requested_window(args: dict) -> Window:
     return window_for(args["window"], pharmacy_today())

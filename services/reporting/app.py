@@ -1,4 +1,5 @@
 """Reporting's app factory."""
+
 from __future__ import annotations
 
 from flask import Flask
@@ -13,10 +14,15 @@ from .api import blp
 from .models import messaging
 
 
-def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
-               clock: Clock | None = None) -> Flask:
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None, clock: Clock | None = None) -> Flask:
     """The reporting API; tests pass their own settings, runtime and clock (aware "now")."""
     settings = settings or load_settings("reporting")
-    app, _api = create_service_app("reporting", settings, title="Reporting", runtime_obj=runtime,
-                                   blueprints=[blp, dead_letters_blueprint(messaging)], clock=clock)
+    app, _api = create_service_app(
+        "reporting",
+        settings,
+        title="Reporting",
+        runtime_obj=runtime,
+        blueprints=[blp, dead_letters_blueprint(messaging)],
+        clock=clock,
+    )
     return app

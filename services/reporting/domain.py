@@ -8,6 +8,7 @@ that only turn on), so the rollup ends the same whatever the order, duplication 
 workers. The runner's inbox already drops exact redeliveries; the facts make a re-sent event
 under a new id harmless too.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -21,26 +22,49 @@ from sqlalchemy.orm import Session
 from shared.categories import CATEGORIES
 from shared.db import dialect_insert
 from shared.envelope import isoformat_utc
-from shared.events import (BillCreated, ContactConverted, ContactStatusChanged, ContactsUploaded, CustomerUpserted,
-                           EventContext, PurchaseRecorded, RefillReminderCreated, RefillReminderUpdated, StaffCreated,
-                           StaffUpdated)
+from shared.events import (
+    BillCreated,
+    ContactConverted,
+    ContactStatusChanged,
+    ContactsUploaded,
+    CustomerUpserted,
+    EventContext,
+    PurchaseRecorded,
+    RefillReminderCreated,
+    RefillReminderUpdated,
+    StaffCreated,
+    StaffUpdated,
+)
 from shared.ids import id_order, stored_id, wire_id
 
 from . import rules
-from .models import (DailyTotal, ReportBill, ReportContact, ReportContactStatusChange, ReportContactUpload,
-                     ReportCustomer, ReportPurchase, ReportRefillReminder, ReportStaff)
+from .models import (
+    DailyTotal,
+    ReportBill,
+    ReportContact,
+    ReportContactStatusChange,
+    ReportContactUpload,
+    ReportCustomer,
+    ReportPurchase,
+    ReportRefillReminder,
+    ReportStaff,
+)
 from .rules import Window
 
 
 def totals(session: Session, window: Window, metrics: list[str]) -> dict[tuple[str, str], tuple[int, Decimal]]:
     """``{(metric, dimension): (count, amount)}`` summed over the window's days."""
-    stmt = (select(DailyTotal.metric, DailyTotal.dimension, func.sum(DailyTotal.count), func.sum(DailyTotal.amount))
-            .where(DailyTotal.metric.in_(metrics), DailyTotal.day <= window.end)
-            .group_by(DailyTotal.metric, DailyTotal.dimension))
+    stmt = (
+        select(DailyTotal.metric, DailyTotal.dimension, func.sum(DailyTotal.count), func.sum(DailyTotal.amount))
+        .where(DailyTotal.metric.in_(metrics), DailyTotal.day <= window.end)
+        .group_by(DailyTotal.metric, DailyTotal.dimension)
+    )
     if window.start is not None:
         stmt = stmt.where(DailyTotal.day >= window.start)
-    return {(metric, dimension): (int(count or 0), rules.money(amount))
-            for metric, dimension, count, amount in session.execute(stmt)}
+    return {
+        (metric, dimension): (int(count or 0), rules.money(amount))
+        for metric, dimension, count, amount in session.execute(stmt)
+    }
 
 
 def _sum(figures: dict, metric: str) -> tuple[int, Decimal]:
@@ -65,9 +89,15 @@ def conversion_report(session: Session, window: Window) -> dict:
     total_contacts, _ = _sum(figures, rules.UPLOADED)
     contacted, _ = _sum(figures, rules.CONTACTED)
     converted, value = _sum(figures, rules.CONVERTED)
-    return {**_window_fields(window), "total_contacts": total_contacts, "contacted": contacted,
-            "converted": converted, "conversion_rate": rules.percentage(converted, contacted),
-            "total_conversion_value": value, "average_conversion_value": rules.average(value, converted)}
+    return {
+        **_window_fields(window),
+        "total_contacts": total_contacts,
+        "contacted": contacted,
+        "converted": converted,
+        "conversion_rate": rules.percentage(converted, contacted),
+        "total_conversion_value": value,
+        "average_conversion_value": rules.average(value, converted),
+    }
 
 
 def staff_report(session: Session, window: Window) -> dict:
@@ -90,11 +120,18 @@ def staff_report(session: Session, window: Window) -> dict:
         metrics = per_staff[staff_id]
         contacted, converted = metrics[rules.CONTACTED][0], metrics[rules.CONVERTED][0]
         member = roster.get(staff_id)
-        items.append({"staff_id": wire_id(staff_id), "name": member.name if member else None,
-                      "assigned": metrics[rules.ASSIGNED][0], "contacted": contacted, "converted": converted,
-                      "conversion_rate": rules.percentage(converted, contacted),
-                      "conversion_value": rules.money(metrics[rules.CONVERTED][1]),
-                      "interactions": metrics[rules.INTERACTIONS][0]})
+        items.append(
+            {
+                "staff_id": wire_id(staff_id),
+                "name": member.name if member else None,
+                "assigned": metrics[rules.ASSIGNED][0],
+                "contacted": contacted,
+                "converted": converted,
+                "conversion_rate": rules.percentage(converted, contacted),
+                "conversion_value": rules.money(metrics[rules.CONVERTED][1]),
+                "interactions": metrics[rules.INTERACTIONS][0],
+            }
+        )
     return {**_window_fields(window), "items": items}
 
 
@@ -105,8 +142,14 @@ def category_report(session: Session, window: Window) -> dict:
     items = []
     for category in CATEGORIES:
         bills, sales = figures.get((rules.BILLS, category), zero)
-        items.append({"category": category, "customers": figures.get((rules.NEW_CUSTOMERS, category), zero)[0],
-                      "bills": bills, "sales": rules.money(sales)})
+        items.append(
+            {
+                "category": category,
+                "customers": figures.get((rules.NEW_CUSTOMERS, category), zero)[0],
+                "bills": bills,
+                "sales": rules.money(sales),
+            }
+        )
     return {**_window_fields(window), "items": items}
 
 
@@ -115,8 +158,14 @@ def refill_report(session: Session, window: Window) -> dict:
     metrics = [rules.REFILLS_DUE, rules.REFILLS_CONTACTED, rules.REFILLS_RESPONDED, rules.REFILLS_PURCHASED]
     figures = totals(session, window, metrics)
     due, contacted, responded, purchased = (_sum(figures, metric)[0] for metric in metrics)
-    return {**_window_fields(window), "due": due, "contacted": contacted, "responded": responded,
-            "purchased": purchased, "recovery_rate": rules.percentage(purchased, due)}
+    return {
+        **_window_fields(window),
+        "due": due,
+        "contacted": contacted,
+        "responded": responded,
+        "purchased": purchased,
+        "recovery_rate": rules.percentage(purchased, due),
+    }
 
 
 # -- facts from consumed events ------------------------------------------------------------------
@@ -131,11 +180,15 @@ def move_totals(session: Session, before: list[rules.Contribution], after: list[
     """Add ``after - before`` to the per-day rollup."""
     table = DailyTotal.__table__
     for change in rules.difference(before, after):
-        stmt = dialect_insert(session)(table).values(metric=change.metric, day=change.day, dimension=change.dimension,
-                                              count=change.count, amount=change.amount)
-        session.execute(stmt.on_conflict_do_update(
-            index_elements=["metric", "day", "dimension"],
-            set_={"count": table.c.count + stmt.excluded.count, "amount": table.c.amount + stmt.excluded.amount}))
+        stmt = dialect_insert(session)(table).values(
+            metric=change.metric, day=change.day, dimension=change.dimension, count=change.count, amount=change.amount
+        )
+        session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["metric", "day", "dimension"],
+                set_={"count": table.c.count + stmt.excluded.count, "amount": table.c.amount + stmt.excluded.amount},
+            )
+        )
 
 
 class _Tracked:
@@ -181,8 +234,14 @@ def record_status_change(session: Session, changed: ContactStatusChanged, contex
     changed_on = context.local_date(changed.changed_at)
     # Lock order: the contact, then its status change (every handler touching both does the same).
     contact = locked_fact(session, ReportContact, contact_id=contact_id)
-    change = locked_fact(session, ReportContactStatusChange, contact_id=contact_id, changed_at=changed.changed_at,
-                         from_status=changed.from_status, to_status=changed.to_status)
+    change = locked_fact(
+        session,
+        ReportContactStatusChange,
+        contact_id=contact_id,
+        changed_at=changed.changed_at,
+        from_status=changed.from_status,
+        to_status=changed.to_status,
+    )
     before = rules.status_change_contributions(change) + rules.contact_contributions(contact)
     change.changed_on, change.by_staff = changed_on, stored_id(changed.by)
     if changed.to_status != "pending":
@@ -197,8 +256,14 @@ def record_conversion(session: Session, conversion: ContactConverted, context: E
     assignee = stored_id(conversion.assigned_to)
     with _Tracked(session, contact, rules.contact_contributions):
         rules.offer_left_pending(contact, conversion.converted_at, None, assignee)
-        rules.offer_conversion(contact, conversion.converted_at, f"{isoformat_utc(context.time)}|{context.event_id}",
-                               conversion.conversion_value, stored_id(conversion.bill_id), assignee)
+        rules.offer_conversion(
+            contact,
+            conversion.converted_at,
+            f"{isoformat_utc(context.time)}|{context.event_id}",
+            conversion.conversion_value,
+            stored_id(conversion.bill_id),
+            assignee,
+        )
 
 
 def record_customer(session: Session, profile: CustomerUpserted, context: EventContext) -> None:

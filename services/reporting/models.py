@@ -9,6 +9,7 @@ day), plus the staff names.
 
 Ids are stored as text (the contract allows integer or string ids).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -60,7 +61,7 @@ class ReportContactUpload(Versioned, Base):
     uploaded_on: Mapped[dt.date | None] = mapped_column(Date)  # in the pharmacy's time zone
     uploaded_by: Mapped[str | None] = mapped_column(String(64))
     imported: Mapped[int] = mapped_column(Integer, default=0)
-    assigned: Mapped[dict] = mapped_column(JSON, default=lambda: {})  # {"<staff_id>": n}
+    assigned: Mapped[dict] = mapped_column(JSON, default=dict)  # {"<staff_id>": n}
 
 
 class ReportContact(Base):

@@ -2,16 +2,17 @@
 
 No database, no Flask: everything here is a function of plain values or fact rows.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Iterable, NamedTuple
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from shared.categories import CATEGORIES
 from shared.envelope import isoformat_utc
 from shared.money import CENTS, money
 
@@ -85,31 +86,34 @@ def _left_pending_rank(day: dt.date, instant: dt.datetime | None, staff: str | N
 def offer_left_pending(contact, day: dt.date, instant: dt.datetime | None, staff: str | None) -> None:
     """Record that a contact was out of ``pending`` at ``day``; the earliest such moment wins."""
     if contact.left_pending_on is not None:
-        current = _left_pending_rank(contact.left_pending_on, contact.left_pending_at,
-                                     contact.left_pending_staff)
+        current = _left_pending_rank(contact.left_pending_on, contact.left_pending_at, contact.left_pending_staff)
         if current <= _left_pending_rank(day, instant, staff):
             return
     contact.left_pending_on, contact.left_pending_at, contact.left_pending_staff = day, instant, staff
 
 
-def offer_conversion(contact, converted_on: dt.date, rank: str, value: Decimal | None,
-                     bill_id: str | None, staff: str | None) -> None:
+def offer_conversion(
+    contact, converted_on: dt.date, rank: str, value: Decimal | None, bill_id: str | None, staff: str | None
+) -> None:
     """Record a converting event; the first conversion (date, then event time and id) wins."""
-    if contact.converted_on is not None and (contact.converted_on, contact.conversion_rank or "") <= (converted_on, rank):
+    if contact.converted_on is not None and (contact.converted_on, contact.conversion_rank or "") <= (
+        converted_on,
+        rank,
+    ):
         return
     contact.converted_on, contact.conversion_rank = converted_on, rank
     contact.conversion_value, contact.conversion_bill_id, contact.converted_staff = value, bill_id, staff
 
 
 # -- what each fact adds to the per-day rollup -------------------------------------------
-UPLOADED = "contacts.uploaded"        # count: contacts imported (dimension "")
-ASSIGNED = "contacts.assigned"        # count: contacts assigned (dimension: staff id)
-CONTACTED = "contacts.contacted"      # count: contacts that left pending (dimension: assignee or "")
-CONVERTED = "contacts.converted"      # count and value of conversions (dimension: assignee or "")
-INTERACTIONS = "staff.interactions"   # count: status changes made (dimension: staff id)
-NEW_CUSTOMERS = "customers.new"       # count: customers by first visit (dimension: category)
-BILLS = "bills"                       # count and total of bills (dimension: category)
-REFILLS_DUE = "refills.due"           # reminders by reminder date (dimension "")
+UPLOADED = "contacts.uploaded"  # count: contacts imported (dimension "")
+ASSIGNED = "contacts.assigned"  # count: contacts assigned (dimension: staff id)
+CONTACTED = "contacts.contacted"  # count: contacts that left pending (dimension: assignee or "")
+CONVERTED = "contacts.converted"  # count and value of conversions (dimension: assignee or "")
+INTERACTIONS = "staff.interactions"  # count: status changes made (dimension: staff id)
+NEW_CUSTOMERS = "customers.new"  # count: customers by first visit (dimension: category)
+BILLS = "bills"  # count and total of bills (dimension: category)
+REFILLS_DUE = "refills.due"  # reminders by reminder date (dimension "")
 REFILLS_CONTACTED = "refills.contacted"
 REFILLS_RESPONDED = "refills.responded"
 REFILLS_PURCHASED = "refills.purchased"
@@ -128,7 +132,8 @@ def upload_contributions(upload) -> list[Contribution]:
         return []
     day = upload.uploaded_on
     return [Contribution(UPLOADED, day, "", upload.imported or 0)] + [
-        Contribution(ASSIGNED, day, staff, int(n)) for staff, n in sorted((upload.assigned or {}).items())]
+        Contribution(ASSIGNED, day, staff, int(n)) for staff, n in sorted((upload.assigned or {}).items())
+    ]
 
 
 def contact_contributions(contact) -> list[Contribution]:
@@ -136,8 +141,11 @@ def contact_contributions(contact) -> list[Contribution]:
     if contact.left_pending_on is not None:
         out.append(Contribution(CONTACTED, contact.left_pending_on, contact.left_pending_staff or "", 1))
     if contact.converted_on is not None:
-        out.append(Contribution(CONVERTED, contact.converted_on, contact.converted_staff or "", 1,
-                                money(contact.conversion_value)))
+        out.append(
+            Contribution(
+                CONVERTED, contact.converted_on, contact.converted_staff or "", 1, money(contact.conversion_value)
+            )
+        )
     return out
 
 
@@ -163,8 +171,12 @@ def refill_reminder_contributions(reminder) -> list[Contribution]:
     if reminder.reminder_date is None:
         return []  # an update that arrived before its reminder: counted once the reminder is known
     day = reminder.reminder_date
-    flags = [(REFILLS_DUE, True), (REFILLS_CONTACTED, reminder.contacted),
-             (REFILLS_RESPONDED, reminder.responded), (REFILLS_PURCHASED, reminder.purchased)]
+    flags = [
+        (REFILLS_DUE, True),
+        (REFILLS_CONTACTED, reminder.contacted),
+        (REFILLS_RESPONDED, reminder.responded),
+        (REFILLS_PURCHASED, reminder.purchased),
+    ]
     return [Contribution(metric, day, "", 1) for metric, on in flags if on]
 
 
@@ -179,5 +191,4 @@ def difference(before: Iterable[Contribution], after: Iterable[Contribution]) ->
             entry = change[(c.metric, c.day, c.dimension)]
             entry[0] += sign * c.count
             entry[1] += sign * c.amount
-    return [Contribution(*key, count, amount) for key, (count, amount) in sorted(change.items())
-            if count or amount]
+    return [Contribution(*key, count, amount) for key, (count, amount) in sorted(change.items()) if count or amount]

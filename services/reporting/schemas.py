@@ -1,4 +1,5 @@
 """Reporting's HTTP schemas: the window query and the four report bodies."""
+
 from __future__ import annotations
 
 import marshmallow as ma
@@ -9,19 +10,25 @@ from shared.fields import ExternalId, Money, QuerySchema
 
 from .rules import WINDOWS
 
-RATE = ("a percentage rounded half-up to two decimals, as a JSON number (57.14, 12.5, 0); "
-        "0 when the divisor is 0")
+RATE = "a percentage rounded half-up to two decimals, as a JSON number (57.14, 12.5, 0); 0 when the divisor is 0"
 
 
 class ReportQuerySchema(QuerySchema):
-    window = ma.fields.String(load_default="all", validate=validate.OneOf(WINDOWS), metadata={
-        "description": "7d, 30d or 90d: today and the days before it, in the pharmacy's time zone; "
-                       "all: everything up to today"})
+    window = ma.fields.String(
+        load_default="all",
+        validate=validate.OneOf(WINDOWS),
+        metadata={
+            "description": "7d, 30d or 90d: today and the days before it, in the pharmacy's time zone; "
+            "all: everything up to today"
+        },
+    )
 
 
 class _WindowSchema(ma.Schema):
     window = ma.fields.String()
-    from_ = ma.fields.Date(data_key="from", attribute="from", allow_none=True, metadata={"description": "first day (null for all)"})
+    from_ = ma.fields.Date(
+        data_key="from", attribute="from", allow_none=True, metadata={"description": "first day (null for all)"}
+    )
     to = ma.fields.Date(metadata={"description": "last day: today in the pharmacy's time zone"})
 
 

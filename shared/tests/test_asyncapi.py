@@ -36,22 +36,14 @@ def test_the_fixture_rejects_a_broken_document(document):
     schema = json.loads(FIXTURE.read_text())
     broken = {
         **document,
-        "operations": {
-            "x": {"action": "publish", "channel": {"$ref": "#/channels/bill.created"}}
-        },
+        "operations": {"x": {"action": "publish", "channel": {"$ref": "#/channels/bill.created"}}},
     }
     assert not jsonschema.Draft7Validator(schema).is_valid(broken)
-    assert not jsonschema.Draft7Validator(schema).is_valid(
-        {**document, "asyncapi": "2.6.0"}
-    )
+    assert not jsonschema.Draft7Validator(schema).is_valid({**document, "asyncapi": "2.6.0"})
 
 
 def test_every_event_type_has_a_channel_and_message_on_the_exchange(document):
-    assert (
-        set(document["channels"])
-        == set(EVENT_TYPES)
-        == set(document["components"]["messages"])
-    )
+    assert set(document["channels"]) == set(EVENT_TYPES) == set(document["components"]["messages"])
     for event_type, channel in document["channels"].items():
         assert channel["address"] == event_type
         assert channel["bindings"]["amqp"]["exchange"]["name"] == "pharmacy.events"
@@ -66,15 +58,10 @@ def test_publishers_and_consumers_follow_the_table(document):
     assert {
         name
         for name, op in operations.items()
-        if op["channel"]["$ref"] == "#/channels/bill.created"
-        and op["action"] == "receive"
+        if op["channel"]["$ref"] == "#/channels/bill.created" and op["action"] == "receive"
     } == {f"{s}.receives.bill.created" for s in ("contacts", "customers", "reporting")}
-    assert operations["gateway.sends.staff.updated"]["channel"] == {
-        "$ref": "#/channels/staff.updated"
-    }
-    assert (
-        operations["reporting.receives.contact.interaction_logged"]["x-planned"] is True
-    )
+    assert operations["gateway.sends.staff.updated"]["channel"] == {"$ref": "#/channels/staff.updated"}
+    assert operations["reporting.receives.contact.interaction_logged"]["x-planned"] is True
 
 
 def test_the_consumers_in_the_document_are_the_service_registries():
@@ -82,11 +69,7 @@ def test_the_consumers_in_the_document_are_the_service_registries():
     flows aside), so the published contract cannot promise a subscription nobody has."""
     for service in CONSUMING_SERVICES:
         handlers = importlib.import_module(f"services.{service}.consumers").HANDLERS
-        documented = {
-            flow.event.TYPE
-            for flow in FLOWS
-            if service in flow.consumers and not flow.planned
-        }
+        documented = {flow.event.TYPE for flow in FLOWS if service in flow.consumers and not flow.planned}
         assert set(handlers) == documented, service
     producers = {flow.publisher for flow in FLOWS if not flow.planned}
     assert producers == {"billing", "contacts", "customers", "reminders", "gateway"}
@@ -109,9 +92,7 @@ def test_each_message_payload_accepts_its_envelope_and_refuses_another_type(docu
     bill = json.loads(to_json(bill_event(1)))
     assert validator("bill.created").is_valid(bill)
     assert not validator("contact.converted").is_valid(bill)
-    assert validator("contact.converted").is_valid(
-        json.loads(to_json(contact_event(3)))
-    )
+    assert validator("contact.converted").is_valid(json.loads(to_json(contact_event(3))))
     broken = make_event("bill.created", bill["data"], source="/tests")
     broken["data"] = {**broken["data"], "customer_phone": "98765"}
     assert not validator("bill.created").is_valid(broken)

@@ -1,4 +1,5 @@
 """The small helpers every service shares: instants, dialect checks, wa.me links, ids, categories."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -45,19 +46,19 @@ def test_an_instant_comes_back_aware_utc_from_every_database(engine: Engine) -> 
     with engine.begin() as conn:
         conn.execute(insert(instants).values(id=1, at=in_kolkata))
         stored = conn.scalar(select(instants.c.at))
-    assert stored == in_kolkata and stored.tzinfo == dt.timezone.utc
-    assert stored == dt.datetime(2026, 3, 1, 3, 45, 30, 123456, tzinfo=dt.timezone.utc)
+    assert stored == in_kolkata and stored.tzinfo == dt.UTC
+    assert stored == dt.datetime(2026, 3, 1, 3, 45, 30, 123456, tzinfo=dt.UTC)
 
 
 def test_instants_compare_and_aggregate_as_instants(engine: Engine) -> None:
-    early = dt.datetime(2026, 3, 1, 23, 0, tzinfo=dt.timezone.utc)  # 04:30 on the 2nd in Kolkata
+    early = dt.datetime(2026, 3, 1, 23, 0, tzinfo=dt.UTC)  # 04:30 on the 2nd in Kolkata
     late = dt.datetime(2026, 3, 2, 1, 0, tzinfo=KOLKATA)  # 19:30 UTC on the 1st: earlier than ``early``
     with engine.begin() as conn:
         conn.execute(insert(instants), [{"id": 1, "at": early}, {"id": 2, "at": late}])
         # Stored in UTC, so the order is the instants' order, not their local wall times'.
         assert conn.scalars(select(instants.c.id).order_by(instants.c.at)).all() == [2, 1]
         assert conn.scalars(select(instants.c.id).where(instants.c.at > late)).all() == [1]
-        assert conn.scalar(select(func.min(instants.c.at))) == late.astimezone(dt.timezone.utc)
+        assert conn.scalar(select(func.min(instants.c.at))) == late.astimezone(dt.UTC)
 
 
 def test_a_naive_instant_is_refused(engine: Engine) -> None:
@@ -84,29 +85,34 @@ def test_mapped_objects_read_back_aware_utc(engine: Engine) -> None:
             session.commit()
             session.expire_all()  # read from the database, not what was assigned
             first, second = session.get_one(_Visit, 1), session.get_one(_Visit, 2)
-            assert first.at == dt.datetime(2026, 3, 1, 3, 30, tzinfo=dt.timezone.utc)
-            assert first.at.tzinfo == second.at.tzinfo == dt.timezone.utc
+            assert first.at == dt.datetime(2026, 3, 1, 3, 30, tzinfo=dt.UTC)
+            assert first.at.tzinfo == second.at.tzinfo == dt.UTC
     finally:
         _Base.metadata.drop_all(engine)
 
 
-@given(st.datetimes(min_value=dt.datetime(1970, 1, 2), max_value=dt.datetime(9998, 12, 31),
-                    timezones=st.sampled_from([dt.timezone.utc, KOLKATA, ZoneInfo("America/St_Johns")])))
+@given(
+    st.datetimes(
+        min_value=dt.datetime(1970, 1, 2),
+        max_value=dt.datetime(9998, 12, 31),
+        timezones=st.sampled_from([dt.UTC, KOLKATA, ZoneInfo("America/St_Johns")]),
+    )
+)
 def test_the_bound_value_is_the_same_instant_in_utc(instant: dt.datetime) -> None:
     for dialect in (make_engine("sqlite://").dialect, make_engine("postgresql+psycopg://x@localhost/x").dialect):
         bound = UTCDateTime().process_bind_param(instant, dialect)
         assert bound is not None
         back = UTCDateTime().process_result_value(bound, dialect)
         # astimezone, not ==: PEP 495 makes a time in a DST fold unequal to every other zone's.
-        assert back == instant.astimezone(dt.timezone.utc) and back is not None
+        assert back == instant.astimezone(dt.UTC) and back is not None
         assert back.utcoffset() == dt.timedelta(0)
 
 
 def test_as_utc_refuses_naive_and_converts_aware() -> None:
     with pytest.raises(ValueError, match="naive"):
         as_utc(dt.datetime(2026, 1, 1))
-    assert as_utc(dt.datetime(2026, 1, 1, 5, 30, tzinfo=KOLKATA)) == dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
-    assert utcnow().tzinfo == dt.timezone.utc
+    assert as_utc(dt.datetime(2026, 1, 1, 5, 30, tzinfo=KOLKATA)) == dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    assert utcnow().tzinfo == dt.UTC
 
 
 # -- dialect checks -------------------------------------------------------------------------
@@ -120,12 +126,14 @@ def test_dialect_checks_take_a_session_a_connection_an_engine_or_a_dialect(engin
 
 def test_no_inline_dialect_checks_remain() -> None:
     root = Path(__file__).resolve().parents[2]
-    offenders = [f"{path.relative_to(root)}:{number}"
-                 for folder in ("shared", "services", "gateway")
-                 for path in (root / folder).rglob("*.py")
-                 if "migrations/versions" not in path.as_posix() and path.name != "test_helpers.py"
-                 for number, line in enumerate(path.read_text().splitlines(), 1)
-                 if re.search(r"dialect\.name\s*[=!]=", line)]
+    offenders = [
+        f"{path.relative_to(root)}:{number}"
+        for folder in ("shared", "services", "gateway")
+        for path in (root / folder).rglob("*.py")
+        if "migrations/versions" not in path.as_posix() and path.name != "test_helpers.py"
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if re.search(r"dialect\.name\s*[=!]=", line)
+    ]
     assert offenders == []
 
 
@@ -161,5 +169,9 @@ def test_an_external_id_refuses_what_is_not_an_id(bad: object) -> None:
 def test_the_categories_are_the_user_guides_in_its_order() -> None:
     assert CATEGORIES == ("contact_sheet", "first_time_prescription", "regular_branded", "generic_informed")
     assert CONTACT_SHEET in CATEGORIES and list(CATEGORY_LABELS) == list(CATEGORIES)
-    assert list(CATEGORY_LABELS.values()) == ["Contact Sheet", "First Time Prescription", "Regular Branded",
-                                              "Generic Informed"]
+    assert list(CATEGORY_LABELS.values()) == [
+        "Contact Sheet",
+        "First Time Prescription",
+        "Regular Branded",
+        "Generic Informed",
+    ]

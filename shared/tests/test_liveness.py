@@ -1,4 +1,5 @@
 """Relays and workers report liveness through a file their loops keep fresh (compose health checks)."""
+
 from __future__ import annotations
 
 import os

@@ -4,6 +4,7 @@ A toy service (one effect table plus the shared messaging tables) shows the guar
 service relies on: exactly-once effects under redelivery, dead letters with reasons, replay
 after a fix, reconnection after the broker drops connections, relays as competing replicas.
 """
+
 import shutil
 import subprocess
 import uuid
@@ -22,12 +23,26 @@ from shared.testing import Probe, eventually, make_settings, publish_raw, runnin
 
 metadata = MetaData()
 tables = MessagingTables(metadata, source="/services/toy")
-effects = Table("effects", metadata, Column("id", Integer, primary_key=True),
-                Column("bill_id", Integer), Column("phone", String(20)))
+effects = Table(
+    "effects",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("bill_id", Integer),
+    Column("phone", String(20)),
+)
 
-BILL = {"bill_number": "B1", "bill_date": "2026-02-01", "customer_phone": "+919876543210", "customer_name": "Asha",
-        "customer_category": "regular_branded", "was_contacted_before": False, "visited_no_purchase": False,
-        "total_amount": "10.00", "items": [], "created_by": None}
+BILL = {
+    "bill_number": "B1",
+    "bill_date": "2026-02-01",
+    "customer_phone": "+919876543210",
+    "customer_name": "Asha",
+    "customer_category": "regular_branded",
+    "was_contacted_before": False,
+    "visited_no_purchase": False,
+    "total_amount": "10.00",
+    "items": [],
+    "created_by": None,
+}
 
 
 def record_bill(session, bill, context):
@@ -72,8 +87,9 @@ def pending(session_factory):
 
 
 def runner(settings, session_factory, consumer, handlers=None, **kw):
-    return ConsumerRunner(settings, session_factory, tables, consumer, handlers or {"bill.created": record_bill},
-                          retry_base=0.05, **kw)
+    return ConsumerRunner(
+        settings, session_factory, tables, consumer, handlers or {"bill.created": record_bill}, retry_base=0.05, **kw
+    )
 
 
 def test_redelivered_event_has_one_effect_and_other_sources_count_apart(toy, amqp_url):
@@ -138,8 +154,11 @@ def test_runner_reconnects_after_the_broker_drops_its_connection(toy, amqp_url):
         publish_raw(amqp_url, "bill.created", to_json(bill_event(5)))
         eventually(lambda: count(sessions, effects) == 1)
         ctl = shutil.which("rabbitmqctl") or "/usr/sbin/rabbitmqctl"
-        subprocess.run([ctl, "close_all_connections", "-p", vhost, "test: broker drops connections"],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [ctl, "close_all_connections", "-p", vhost, "test: broker drops connections"],
+            check=True,
+            capture_output=True,
+        )
         publish_raw(amqp_url, "bill.created", to_json(bill_event(6)))
         eventually(lambda: count(sessions, effects) == 2, timeout=30, message="processed after reconnect")
 
@@ -151,8 +170,10 @@ def test_two_relays_publish_every_event_once(toy, amqp_url):
         with unit_of_work(sessions) as session:
             for n in range(400):
                 tables.add_event(session, BillCreated.load({**BILL, "bill_id": 1000 + n}))
-        with running(OutboxRelay(settings, sessions, tables, batch_size=50),
-                     OutboxRelay(settings, sessions, tables, batch_size=50)):
+        with running(
+            OutboxRelay(settings, sessions, tables, batch_size=50),
+            OutboxRelay(settings, sessions, tables, batch_size=50),
+        ):
             received = probe.messages(400, timeout=30)
             eventually(lambda: pending(sessions) == 0, message="all marked sent")
         ids = [event["id"] for _, event in received]
@@ -163,11 +184,13 @@ def test_two_relays_publish_every_event_once(toy, amqp_url):
 
 def _channel(amqp_url):
     import pika
+
     return pika.BlockingConnection(pika.URLParameters(amqp_url))
 
 
 def _queue_exists(amqp_url, queue):
     import pika
+
     connection = _channel(amqp_url)
     try:
         connection.channel().queue_declare(queue=queue, passive=True)
@@ -189,6 +212,7 @@ def _queue_depth(amqp_url, queue):
 
 def test_relay_dropped_mid_batch_republishes_and_leaves_nothing_pending(toy, amqp_url):
     import json
+
     settings, sessions, _ = toy
     vhost = unquote(urlsplit(amqp_url).path.lstrip("/"))
     sink = f"sink-{uuid.uuid4().hex[:6]}"
@@ -199,13 +223,15 @@ def test_relay_dropped_mid_batch_republishes_and_leaves_nothing_pending(toy, amq
     channel.queue_bind(queue=sink, exchange="pharmacy.events", routing_key="bill.created")
     connection.close()
     with unit_of_work(sessions) as session:
-        expected = {tables.add_event(session, BillCreated.load({**BILL, "bill_id": 5000 + n}))["id"]
-                    for n in range(3000)}
+        expected = {
+            tables.add_event(session, BillCreated.load({**BILL, "bill_id": 5000 + n}))["id"] for n in range(3000)
+        }
     with running(OutboxRelay(settings, sessions, tables, batch_size=500)):
         eventually(lambda: pending(sessions) < 3000, message="publishing started")
         ctl = shutil.which("rabbitmqctl") or "/usr/sbin/rabbitmqctl"
-        subprocess.run([ctl, "close_all_connections", "-p", vhost, "test: broker drops the relay"],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [ctl, "close_all_connections", "-p", vhost, "test: broker drops the relay"], check=True, capture_output=True
+        )
         eventually(lambda: pending(sessions) == 0, timeout=60, message="every row confirmed after reconnecting")
     connection = _channel(amqp_url)
     channel = connection.channel()

@@ -3,6 +3,7 @@
 Autogenerate against a freshly migrated database must find nothing to add: a model changed
 without a migration (or a column type such as ``UTCDateTime`` whose DDL drifted) fails here.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -26,8 +27,9 @@ def _metadata(service: str) -> MetaData:
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 @pytest.mark.parametrize("service", SERVICES)
-def test_autogenerate_finds_no_difference(service: str, backend: str, tmp_path: Path,
-                                          databases: DatabaseFactory) -> None:
+def test_autogenerate_finds_no_difference(
+    service: str, backend: str, tmp_path: Path, databases: DatabaseFactory
+) -> None:
     if backend == "sqlite":
         url = f"sqlite:///{tmp_path / f'{service}.db'}"
         upgrade(service, url)

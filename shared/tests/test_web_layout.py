@@ -13,8 +13,7 @@ from shared.testing import make_settings
 from shared.web import create_service_app, current_settings
 
 WORKERS = ["gateway.worker"] + [
-    f"services.{name}.worker"
-    for name in ("billing", "customers", "contacts", "reminders", "reporting")
+    f"services.{name}.worker" for name in ("billing", "customers", "contacts", "reminders", "reporting")
 ]
 
 
@@ -34,12 +33,7 @@ def _fresh_interpreter(code: str) -> str:
 @pytest.mark.parametrize("worker", WORKERS)
 def test_a_worker_process_imports_no_flask(worker):
     # shared.process imports what service_main runs (runtime, relay, consumer) at module level.
-    assert (
-        _fresh_interpreter(
-            f"import sys, {worker}, shared.process; print('flask' in sys.modules)"
-        )
-        == "False"
-    )
+    assert _fresh_interpreter(f"import sys, {worker}, shared.process; print('flask' in sys.modules)") == "False"
 
 
 @pytest.mark.parametrize(
@@ -47,12 +41,7 @@ def test_a_worker_process_imports_no_flask(worker):
     ["shared.dead_letters_api", "shared.web", "shared.web.http", "shared.web.app"],
 )
 def test_the_http_modules_import_in_any_order(first):
-    assert (
-        _fresh_interpreter(
-            f"import {first}, shared.web, shared.dead_letters_api; print('ok')"
-        )
-        == "ok"
-    )
+    assert _fresh_interpreter(f"import {first}, shared.web, shared.dead_letters_api; print('ok')") == "ok"
 
 
 def test_shared_web_does_not_import_the_dead_letter_routes():
@@ -67,13 +56,9 @@ def test_an_app_takes_a_runtime_under_other_settings_without_changing_it():
     settings = make_settings("toy", "sqlite://", "amqp://guest:guest@127.0.0.1:1/%2F")
     runtime = Runtime.build(settings)
     tighter = settings.with_overrides(max_json_bytes=10)
-    app, _api = create_service_app(
-        "toy", tighter, title="Toy", runtime_obj=runtime, check_broker=False
-    )
+    app, _api = create_service_app("toy", tighter, title="Toy", runtime_obj=runtime, check_broker=False)
     with app.app_context():
         assert current_settings() is tighter
-    assert (
-        runtime.settings is settings
-    )  # the runtime other apps and workers share is untouched
+    assert runtime.settings is settings  # the runtime other apps and workers share is untouched
     assert app.test_client().post("/healthz", json={"x": "y" * 20}).status_code == 413
     runtime.engine.dispose()

@@ -181,25 +181,19 @@ def register_health(app: Flask, name: str, *, check_broker: bool = True) -> None
         try:
             ping(runtime().engine)
             checks["database"] = "ok"
-        except Exception as exc:  # noqa: BLE001 - any failure means not ready
+        except Exception as exc:
             checks["database"] = f"unavailable: {type(exc).__name__}"
         if check_broker:
-            checks["broker"] = (
-                "ok" if broker_reachable(runtime().settings.amqp_url) else "unavailable"
-            )
+            checks["broker"] = "ok" if broker_reachable(runtime().settings.amqp_url) else "unavailable"
         ready = all(v == "ok" for v in checks.values())
-        return {"status": "ready" if ready else "not ready", "checks": checks}, (
-            200 if ready else 503
-        )
+        return {"status": "ready" if ready else "not ready", "checks": checks}, (200 if ready else 503)
 
 
 def register_blueprints(app: Flask, blueprints: Iterable[Blueprint]) -> ProblemApi:
     """The service's blueprints under ``/api/v1``, documented in its ``/openapi.json``."""
     api = ProblemApi(app)
     for blueprint in blueprints:
-        api.register_blueprint(
-            blueprint, url_prefix="/api/v1" + (blueprint.url_prefix or "")
-        )
+        api.register_blueprint(blueprint, url_prefix="/api/v1" + (blueprint.url_prefix or ""))
     return api
 
 
@@ -220,9 +214,7 @@ class ProblemApi(Api):  # type: ignore[misc]  # flask-smorest ships no type hint
         title = error.name if status != 422 else "Validation failed"
         detail = data.get("message") or error.description
         if status == 422 and errors:
-            detail = "the request has invalid fields: " + ", ".join(
-                sorted(map(str, errors))
-            )
+            detail = "the request has invalid fields: " + ", ".join(sorted(map(str, errors)))
         headers = dict(error.get_headers()) if status in (405, 429) else {}
         headers.pop("Content-Type", None)
         return problem(status, title, detail, errors, headers=headers)
@@ -235,20 +227,12 @@ def register_error_handlers(app: Flask) -> None:
     def _domain(error: DomainError) -> Response:
         retry_after = getattr(error, "retry_after", None)
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
-        return problem(
-            error.status, error.title, error.detail, error.errors, headers=headers
-        )
+        return problem(error.status, error.title, error.detail, error.errors, headers=headers)
 
     @app.errorhandler(ma.ValidationError)
     def _validation(error: ma.ValidationError) -> Response:
-        errors = (
-            error.messages
-            if isinstance(error.messages, dict)
-            else {"_schema": error.messages}
-        )
-        return problem(
-            422, "Validation failed", "the request has invalid fields", errors
-        )
+        errors = error.messages if isinstance(error.messages, dict) else {"_schema": error.messages}
+        return problem(422, "Validation failed", "the request has invalid fields", errors)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:

@@ -44,9 +44,7 @@ def current_settings(cls: type[Settings] = Settings) -> Settings:
     """The current app's settings, which must be a ``cls`` (a service's own subclass of Settings)."""
     settings = runtime().settings
     if not isinstance(settings, cls):
-        raise TypeError(
-            f"this app runs with {type(settings).__name__}, not {cls.__name__}"
-        )
+        raise TypeError(f"this app runs with {type(settings).__name__}, not {cls.__name__}")
     return settings
 
 

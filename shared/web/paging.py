@@ -17,17 +17,11 @@ class PageArgs(ma.Schema):
     class Meta:
         unknown = ma.EXCLUDE
 
-    page = ma.fields.Integer(
-        load_default=1, validate=ma.validate.Range(min=1, max=1_000_000)
-    )
-    per_page = ma.fields.Integer(
-        load_default=50, validate=ma.validate.Range(min=1, max=MAX_PER_PAGE)
-    )
+    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=1_000_000))
+    per_page = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=MAX_PER_PAGE))
 
 
-def page_schema(
-    item_schema_cls: type[ma.Schema], name: str | None = None
-) -> type[ma.Schema]:
+def page_schema(item_schema_cls: type[ma.Schema], name: str | None = None) -> type[ma.Schema]:
     """A list envelope schema ``{items, page, per_page, total}`` for ``item_schema_cls``."""
     attrs = {
         "items": ma.fields.List(ma.fields.Nested(item_schema_cls)),
@@ -44,15 +38,10 @@ def page_schema(
 
 def count_rows(session: Session, stmt: Select[Any]) -> int:
     """How many rows ``stmt`` selects (its ORDER BY dropped, which a count does not need)."""
-    return (
-        session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-        or 0
-    )
+    return session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
 
 
-def paginate(
-    session: Session, stmt: Select[Any], page: int, per_page: int
-) -> dict[str, Any]:
+def paginate(session: Session, stmt: Select[Any], page: int, per_page: int) -> dict[str, Any]:
     """Run ``stmt`` (selecting one entity) for one page; return ``{items, page, per_page, total}``."""
     total = count_rows(session, stmt)
     items = session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()

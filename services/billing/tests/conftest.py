@@ -1,9 +1,9 @@
 import pytest
 
-from shared.testing import make_settings, truncate_all
-from shared.runtime import Runtime
 from services.billing.app import create_app
 from services.billing.models import Base
+from shared.runtime import Runtime
+from shared.testing import make_settings, truncate_all
 
 
 @pytest.fixture(scope="session")

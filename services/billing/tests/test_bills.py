@@ -1,21 +1,28 @@
 """Billing against real PostgreSQL and RabbitMQ: bills, validation, idempotency, bill.created."""
+
 from decimal import Decimal
 
+from services.billing.models import messaging
 from shared.envelope import validate_event
 from shared.events import BillCreated
 from shared.relay import OutboxRelay
 from shared.testing import Probe, auth_headers, running
-from services.billing.models import messaging
 
 ADMIN = auth_headers("admin", 1)
 STAFF = auth_headers("staff", 7)
 
 
 def bill(**overrides):
-    body = {"customer_phone": "98765 43210", "customer_name": "Asha Rao", "customer_category": "regular_branded",
-            "bill_date": "2026-02-01",
-            "items": [{"medicine_name": "Metformin 500", "quantity": 2, "amount": "120.50", "duration_days": 30},
-                      {"medicine_name": "Vitamin D", "quantity": 1, "amount": "80", "is_generic": True}]}
+    body = {
+        "customer_phone": "98765 43210",
+        "customer_name": "Asha Rao",
+        "customer_category": "regular_branded",
+        "bill_date": "2026-02-01",
+        "items": [
+            {"medicine_name": "Metformin 500", "quantity": 2, "amount": "120.50", "duration_days": 30},
+            {"medicine_name": "Vitamin D", "quantity": 1, "amount": "80", "is_generic": True},
+        ],
+    }
     body.update(overrides)
     return body
 
@@ -108,8 +115,11 @@ def test_bill_created_is_relayed_with_confirms(client, settings, runtime, amqp_u
 
 def test_an_idempotency_key_is_the_callers_own(client):
     first = client.post("/api/v1/bills", json=bill(), headers={**STAFF, "Idempotency-Key": "k-1"})
-    other_till = client.post("/api/v1/bills", json=bill(customer_phone="+91 91234 56789"),
-                             headers={**auth_headers("staff", 8), "Idempotency-Key": "k-1"})
+    other_till = client.post(
+        "/api/v1/bills",
+        json=bill(customer_phone="+91 91234 56789"),
+        headers={**auth_headers("staff", 8), "Idempotency-Key": "k-1"},
+    )
     assert first.status_code == other_till.status_code == 201
     assert other_till.json["id"] != first.json["id"] and other_till.json["customer_phone"] == "+919123456789"
 

@@ -1,4 +1,5 @@
 """Spreadsheet cell values as the text a person sees in the cell."""
+
 from __future__ import annotations
 
 import math

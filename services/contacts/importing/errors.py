@@ -5,6 +5,7 @@ answers with its ``status``: 415 when the content is not a kind of file we read 
 hostile one), 422 when it is a spreadsheet we read but cannot import. Row-level problems
 (an invalid phone, a duplicate) are never raised: they go to the upload's error report.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence

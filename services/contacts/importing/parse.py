@@ -1,4 +1,5 @@
 """From spreadsheet rows to contacts: the header, each row's phone and name, in-file duplicates."""
+
 from __future__ import annotations
 
 import os
@@ -134,8 +135,12 @@ def dedupe_in_file(rows: Iterable[ParsedRow]) -> Iterator[ParsedRow]:
         yield row
 
 
-def read_contact_list(source: str | os.PathLike | BinaryIO, filename: str | None = None,
-                      region: str = "IN", limits: XlsxLimits = XlsxLimits()) -> Iterator[ParsedRow]:
+def read_contact_list(
+    source: str | os.PathLike | BinaryIO,
+    filename: str | None = None,
+    region: str = "IN",
+    limits: XlsxLimits = XlsxLimits(),
+) -> Iterator[ParsedRow]:
     """Check, read, parse and dedupe an uploaded contact list: every data row with its outcome.
 
     File-level refusals (``FileRejected`` subclasses) are raised before this returns.
@@ -143,8 +148,7 @@ def read_contact_list(source: str | os.PathLike | BinaryIO, filename: str | None
     return dedupe_in_file(parse_rows(read_rows(source, filename, limits), region))
 
 
-def _data_rows(numbered: Iterator[tuple[int, Sequence[object]]], columns: Columns,
-               region: str) -> Iterator[ParsedRow]:
+def _data_rows(numbered: Iterator[tuple[int, Sequence[object]]], columns: Columns, region: str) -> Iterator[ParsedRow]:
     phone_at, name_at = columns.phone, columns.name
     normalize = unicodedata.normalize
     for row_number, row in numbered:

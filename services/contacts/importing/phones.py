@@ -20,6 +20,7 @@ every number sharing that prefix. The metadata facts the reasoning rests on (cou
 national prefix, possible lengths) are checked when the fast path is built on first use; if a
 phonenumbers release changes them, every number simply goes through libphonenumber.
 """
+
 from __future__ import annotations
 
 import functools
@@ -43,10 +44,10 @@ _MOBILE_START = "6789"
 _MAX_CACHED_PREFIX = 6
 
 # Facts about a 10-digit national number D, all settled by D's leading digits.
-_VALID = 1             # libphonenumber's is_valid_number for +91 D
-_GENERAL = 2           # D fits the general pattern
-_GENERAL_WITH_0 = 4    # "0" + D fits it (then "0" is not stripped as a national prefix)
-_GENERAL_WITH_91 = 8   # "91" + D fits it (then "91" is not read as the country code)
+_VALID = 1  # libphonenumber's is_valid_number for +91 D
+_GENERAL = 2  # D fits the general pattern
+_GENERAL_WITH_0 = 4  # "0" + D fits it (then "0" is not stripped as a national prefix)
+_GENERAL_WITH_91 = 8  # "91" + D fits it (then "91" is not read as the country code)
 
 _UNDECIDED = object()
 
@@ -95,13 +96,24 @@ class _IndianFastPath:
         general = metadata.general_desc.national_number_pattern
         # The number types _number_type_helper tries, restricted to those a 10-digit
         # national number can match (any order: validity only asks whether one matches).
-        types = [desc.national_number_pattern
-                 for desc in (metadata.mobile, metadata.fixed_line, metadata.premium_rate,
-                              metadata.toll_free, metadata.shared_cost, metadata.voip,
-                              metadata.personal_number, metadata.pager, metadata.uan,
-                              metadata.voicemail)
-                 if desc is not None and desc.national_number_pattern
-                 and (not desc.possible_length or 10 in desc.possible_length)]
+        types = [
+            desc.national_number_pattern
+            for desc in (
+                metadata.mobile,
+                metadata.fixed_line,
+                metadata.premium_rate,
+                metadata.toll_free,
+                metadata.shared_cost,
+                metadata.voip,
+                metadata.personal_number,
+                metadata.pager,
+                metadata.uan,
+                metadata.voicemail,
+            )
+            if desc is not None
+            and desc.national_number_pattern
+            and (not desc.possible_length or 10 in desc.possible_length)
+        ]
         self._general = re.compile(general)
         self._types = tuple(re.compile(pattern) for pattern in types)
         self._prefix_lengths = _cacheable_prefix_lengths(general, types)
@@ -111,8 +123,7 @@ class _IndianFastPath:
         """E.164, ``None`` (invalid), or ``_UNDECIDED`` when libphonenumber must decide."""
         if len(text) > _MAX_INPUT_LENGTH:
             return _UNDECIDED
-        digits = (text.replace(" ", "").replace("-", "").replace("(", "")
-                  .replace(")", "").replace(".", ""))
+        digits = text.replace(" ", "").replace("-", "").replace("(", "").replace(")", "").replace(".", "")
         plus = digits.startswith("+")
         if plus:
             digits = digits[1:]

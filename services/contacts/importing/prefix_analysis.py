@@ -8,6 +8,7 @@ positions, two digit strings that agree on their first ``k`` digits (and have th
 either both match or both fail, and a verdict can be cached per ``k``-digit prefix. This
 module finds ``k`` by walking the parsed pattern, never by sampling.
 """
+
 from __future__ import annotations
 
 import re._constants as sre  # the parse tree re itself builds; stable across 3.11+

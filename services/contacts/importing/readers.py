@@ -6,6 +6,7 @@ declarations before the spreadsheet reader sees them. Rows are yielded one at a 
 lists of cell values: CSV is streamed with bounded memory; XLSX/XLS are read by calamine,
 which holds the first sheet's cells (the upload size cap bounds them), not Python objects.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -77,8 +78,9 @@ class XlsxLimits:
     ratio_checked_above_bytes: int = 2**20
 
 
-def read_rows(source: str | os.PathLike | BinaryIO, filename: str | None = None,
-              limits: XlsxLimits = XlsxLimits()) -> Iterator[Row]:
+def read_rows(
+    source: str | os.PathLike | BinaryIO, filename: str | None = None, limits: XlsxLimits = XlsxLimits()
+) -> Iterator[Row]:
     """Check an uploaded file and return an iterator over the rows of its (first) sheet.
 
     ``source`` is a path or a binary file object; ``filename`` is the uploaded name, whose
@@ -128,24 +130,38 @@ def check_xlsx_safety(stream: BinaryIO, limits: XlsxLimits = XlsxLimits()) -> No
         with zipfile.ZipFile(stream) as archive:
             entries = archive.infolist()
             if len(entries) > limits.max_entries:
-                raise UnsafeFile(f"the XLSX archive has {len(entries)} entries "
-                                 f"(at most {limits.max_entries} are accepted)")
+                raise UnsafeFile(
+                    f"the XLSX archive has {len(entries)} entries (at most {limits.max_entries} are accepted)"
+                )
             declared = sum(entry.file_size for entry in entries)
             if declared > limits.max_uncompressed_bytes:
-                raise UnsafeFile(f"the XLSX archive expands to {declared} bytes "
-                                 f"(at most {limits.max_uncompressed_bytes} are accepted)")
+                raise UnsafeFile(
+                    f"the XLSX archive expands to {declared} bytes "
+                    f"(at most {limits.max_uncompressed_bytes} are accepted)"
+                )
             for entry in entries:
-                if (entry.file_size > limits.ratio_checked_above_bytes
-                        and entry.file_size > limits.max_compression_ratio * max(entry.compress_size, 1)):
-                    raise UnsafeFile(f"the XLSX part {entry.filename!r} is compressed "
-                                     f"{entry.file_size // max(entry.compress_size, 1)} to 1")
+                if (
+                    entry.file_size > limits.ratio_checked_above_bytes
+                    and entry.file_size > limits.max_compression_ratio * max(entry.compress_size, 1)
+                ):
+                    raise UnsafeFile(
+                        f"the XLSX part {entry.filename!r} is compressed "
+                        f"{entry.file_size // max(entry.compress_size, 1)} to 1"
+                    )
             if "xl/workbook.xml" not in {entry.filename for entry in entries}:
                 raise UnsupportedFileType("the file is a zip archive but not an XLSX workbook")
             # Every part, whatever its name: the reader follows relationship targets.
             for entry in entries:
                 _check_part(archive, entry)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, RuntimeError,
-            NotImplementedError, ValueError) as error:
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        zlib.error,
+        EOFError,
+        RuntimeError,
+        NotImplementedError,
+        ValueError,
+    ) as error:
         # Damaged, encrypted or exotic archives: not a workbook this service can read.
         raise UnsupportedFileType(f"the file is not a readable XLSX workbook ({error})") from None
     finally:
@@ -164,8 +180,10 @@ def _check_part(archive: zipfile.ZipFile, entry: zipfile.ZipInfo) -> None:
             first = False
             window = tail + chunk
             if _ENTITY_DECLARATION.search(window):
-                raise UnsafeFile(f"the XLSX part {entry.filename!r} declares XML entities "
-                                 "(DOCTYPE/ENTITY), which spreadsheets never need")
+                raise UnsafeFile(
+                    f"the XLSX part {entry.filename!r} declares XML entities "
+                    "(DOCTYPE/ENTITY), which spreadsheets never need"
+                )
             tail = window[-overlap:]
 
 
@@ -176,7 +194,7 @@ def _open_binary(source: str | os.PathLike | BinaryIO) -> tuple[BinaryIO, bool]:
     if source.seekable():
         source.seek(0)
         return source, False
-    spooled = tempfile.SpooledTemporaryFile(max_size=_CHUNK)
+    spooled = tempfile.SpooledTemporaryFile(max_size=_CHUNK)  # noqa: SIM115 - returned to the caller, who closes it
     shutil.copyfileobj(source, spooled, _CHUNK)
     spooled.seek(0)
     return spooled, True
@@ -241,7 +259,7 @@ def _csv_records(stream: BinaryIO, owned: bool, encoding: str, delimiter: str) -
     records = csv.reader(text, delimiter=delimiter)
     row_number = 0
     try:
-        for row_number, record in enumerate(records, start=1):
+        for row_number, record in enumerate(records, start=1):  # noqa: B007 - read by the except below
             yield record
     except csv.Error as error:
         raise MalformedFile(f"row {row_number + 1} is not valid CSV ({error})") from None

@@ -4,6 +4,7 @@ Cells are exported as typed, except that text a spreadsheet would run as a formu
 (``=``, ``+``, ``-``, ``@``, tab, carriage return first) is prefixed with ``'`` (CSV
 injection); in XLSX every cell is also written as a plain string, never a formula.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -65,8 +66,12 @@ def write_error_report_xlsx(rows: Iterable[RejectedRow], out: BinaryIO) -> None:
 
 
 def _report_values(row: RejectedRow) -> tuple[object, ...]:
-    return (row.row_number, neutralize_for_export(row.raw_phone),
-            neutralize_for_export(row.name or ""), row.reason or "")
+    return (
+        row.row_number,
+        neutralize_for_export(row.raw_phone),
+        neutralize_for_export(row.name or ""),
+        row.reason or "",
+    )
 
 
 def _text_cell(sheet, value: object) -> object:

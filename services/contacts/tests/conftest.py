@@ -6,8 +6,8 @@ from services.contacts.models import Base, messaging
 from services.contacts.settings import ContactsSettings
 from shared.consumer import ConsumerRunner
 from shared.envelope import make_event
-from shared.testing import make_settings, truncate_all
 from shared.runtime import Runtime
+from shared.testing import make_settings, truncate_all
 
 STAFF_IDS = (11, 12, 13)
 
@@ -33,8 +33,10 @@ def runtime(settings):
 @pytest.fixture
 def app_for(runtime):
     """A test client of an app with some settings changed (upload cap, background threshold)."""
+
     def build(**overrides):
         return create_app(runtime.settings.with_overrides(**overrides), runtime).test_client()
+
     return build
 
 
@@ -51,16 +53,23 @@ def runner(runtime):
 @pytest.fixture
 def deliver(runner):
     """Apply one event through the consumer runner's inbox (as a delivery would); returns the event."""
+
     def _deliver(event_type, data, source="/services/test", event=None, **kwargs):
         event = event or make_event(event_type, data, source=source, **kwargs)
         runner.handle(event)
         return event
+
     return _deliver
 
 
 def staff_event(staff_id, role="staff", active=True, username=None):
-    return {"staff_id": staff_id, "username": username or f"user{staff_id}", "name": f"Staff {staff_id}",
-            "role": role, "active": active}
+    return {
+        "staff_id": staff_id,
+        "username": username or f"user{staff_id}",
+        "name": f"Staff {staff_id}",
+        "role": role,
+        "active": active,
+    }
 
 
 @pytest.fixture

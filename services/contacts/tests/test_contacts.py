@@ -1,4 +1,5 @@
 """Working a contact list through the API: visibility, edits, interactions, status rules, follow-ups."""
+
 import datetime as dt
 import io
 import json
@@ -22,8 +23,12 @@ CONTACTS = "/api/v1/contacts"
 def contacts(client, staff):
     """Six contacts, two per staff member: {staff_id: [contact, contact]}."""
     content = "phone,name\n" + "".join(f"98765432{n:02d},Person {n}\n" for n in range(6))
-    response = client.post(f"{CONTACTS}/uploads", data={"file": (io.BytesIO(content.encode()), "list.csv")},
-                           headers=ADMIN, content_type="multipart/form-data")
+    response = client.post(
+        f"{CONTACTS}/uploads",
+        data={"file": (io.BytesIO(content.encode()), "list.csv")},
+        headers=ADMIN,
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 201, response.json
     items = client.get(f"{CONTACTS}?per_page=50", headers=ADMIN).json["items"]
     by_staff = {}
@@ -35,8 +40,11 @@ def contacts(client, staff):
 
 def events(runtime, event_type):
     with runtime.session_factory() as session:
-        rows = session.scalars(select(messaging.outbox.c.payload).where(messaging.outbox.c.event_type == event_type)
-                               .order_by(messaging.outbox.c.id))
+        rows = session.scalars(
+            select(messaging.outbox.c.payload)
+            .where(messaging.outbox.c.event_type == event_type)
+            .order_by(messaging.outbox.c.id)
+        )
         return [json.loads(row)["data"] for row in rows]
 
 
@@ -46,9 +54,14 @@ def test_staff_see_and_change_only_their_contacts(client, contacts):
     assert listed["total"] == 2 and {c["assigned_to"] for c in listed["items"]} == {11}
     assert client.get(f"{CONTACTS}?assigned_to=12", headers=ALICE).json["total"] == 0
     assert client.get(f"{CONTACTS}/{mine['id']}", headers=ALICE).status_code == 200
-    for method, path, body in [("get", "", None), ("patch", "", {"name": "x"}),
-                               ("post", "/interactions", {"type": "call"}), ("post", "/convert", {}),
-                               ("post", "/yellow", {}), ("get", "/whatsapp-link", None)]:
+    for method, path, body in [
+        ("get", "", None),
+        ("patch", "", {"name": "x"}),
+        ("post", "/interactions", {"type": "call"}),
+        ("post", "/convert", {}),
+        ("post", "/yellow", {}),
+        ("get", "/whatsapp-link", None),
+    ]:
         response = getattr(client, method)(f"{CONTACTS}/{theirs['id']}{path}", json=body, headers=ALICE)
         assert response.status_code == 404, (method, path, response.json)
         assert response.mimetype == "application/problem+json"
@@ -80,13 +93,21 @@ def test_list_filters_and_search(client, contacts):
 def test_interaction_with_all_fields_contacts_a_pending_contact_and_schedules_a_follow_up(client, runtime, contacts):
     contact = contacts[11][0]
     follow_up = (dt.datetime.now(dt.UTC) + dt.timedelta(days=2)).replace(microsecond=0)
-    body = {"type": "call", "notes": "Interested in générique", "customer_response": "Call back Friday",
-            "next_action": "Share price list", "call_duration_minutes": 4, "call_successful": True,
-            "follow_up_at": follow_up.isoformat()}
+    body = {
+        "type": "call",
+        "notes": "Interested in générique",
+        "customer_response": "Call back Friday",
+        "next_action": "Share price list",
+        "call_duration_minutes": 4,
+        "call_successful": True,
+        "follow_up_at": follow_up.isoformat(),
+    }
     response = client.post(f"{CONTACTS}/{contact['id']}/interactions", json=body, headers=ALICE)
     assert response.status_code == 201, response.json
     created = response.json
-    assert {k: created[k] for k in body if k != "follow_up_at"} == {k: v for k, v in body.items() if k != "follow_up_at"}
+    assert {k: created[k] for k in body if k != "follow_up_at"} == {
+        k: v for k, v in body.items() if k != "follow_up_at"
+    }
     assert dt.datetime.fromisoformat(created["follow_up_at"]) == follow_up
     assert created["staff_id"] == 11 and created["contact_id"] == contact["id"]
     detail = client.get(f"{CONTACTS}/{contact['id']}", headers=ALICE).json
@@ -95,15 +116,22 @@ def test_interaction_with_all_fields_contacts_a_pending_contact_and_schedules_a_
     [follow_up] = detail["follow_ups"]
     assert follow_up["note"] == "Share price list" and follow_up["done_at"] is None
     [changed] = events(runtime, "contact.status_changed")
-    assert (changed["from_status"], changed["to_status"], changed["by"], changed["assigned_to"]) == \
-        ("pending", "contacted", 11, 11)
+    assert (changed["from_status"], changed["to_status"], changed["by"], changed["assigned_to"]) == (
+        "pending",
+        "contacted",
+        11,
+        11,
+    )
     # a second interaction changes no status and publishes nothing more
-    second = client.post(f"{CONTACTS}/{contact['id']}/interactions", json={"type": "whatsapp", "notes": "sent"},
-                         headers=ALICE)
+    second = client.post(
+        f"{CONTACTS}/{contact['id']}/interactions", json={"type": "whatsapp", "notes": "sent"}, headers=ALICE
+    )
     assert second.status_code == 201
     assert len(events(runtime, "contact.status_changed")) == 1
-    assert [i["type"] for i in client.get(f"{CONTACTS}/{contact['id']}", headers=ALICE).json["interactions"]] \
-        == ["whatsapp", "call"]
+    assert [i["type"] for i in client.get(f"{CONTACTS}/{contact['id']}", headers=ALICE).json["interactions"]] == [
+        "whatsapp",
+        "call",
+    ]
 
 
 def test_interaction_retry_with_the_same_idempotency_key_logs_once(client, contacts):
@@ -117,15 +145,18 @@ def test_interaction_retry_with_the_same_idempotency_key_logs_once(client, conta
     assert len(detail["interactions"]) == 1 and len(detail["follow_ups"]) == 1
 
 
-@pytest.mark.parametrize("body", [
-    {"type": "fax"},
-    {},
-    {"type": "call", "call_duration_minutes": -1},
-    {"type": "email", "call_duration_minutes": 3},
-    {"type": "call", "follow_up_at": "tomorrow"},
-    {"type": "call", "status": "converted"},
-    {"type": "call", "staff_id": 12},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"type": "fax"},
+        {},
+        {"type": "call", "call_duration_minutes": -1},
+        {"type": "email", "call_duration_minutes": 3},
+        {"type": "call", "follow_up_at": "tomorrow"},
+        {"type": "call", "status": "converted"},
+        {"type": "call", "staff_id": 12},
+    ],
+)
 def test_invalid_interactions_are_422_and_change_nothing(client, contacts, body):
     contact = contacts[11][0]
     response = client.post(f"{CONTACTS}/{contact['id']}/interactions", json=body, headers=ALICE)
@@ -137,12 +168,17 @@ def test_invalid_interactions_are_422_and_change_nothing(client, contacts, body)
 def test_status_rules(client, runtime, contacts):
     a, b = contacts[11]
     # pending → yellow → contacted is not reachable by an interaction (only pending becomes contacted)
-    assert client.post(f"{CONTACTS}/{a['id']}/yellow", json={"notes": "came, compared prices"},
-                       headers=ALICE).json["status"] == "yellow"
+    assert (
+        client.post(f"{CONTACTS}/{a['id']}/yellow", json={"notes": "came, compared prices"}, headers=ALICE).json[
+            "status"
+        ]
+        == "yellow"
+    )
     again = client.post(f"{CONTACTS}/{a['id']}/yellow", json={}, headers=ALICE)
     assert again.status_code == 200 and again.json["status"] == "yellow"
-    converted = client.post(f"{CONTACTS}/{a['id']}/convert", json={"conversion_value": "450.5", "bill_id": 77},
-                            headers=ALICE)
+    converted = client.post(
+        f"{CONTACTS}/{a['id']}/convert", json={"conversion_value": "450.5", "bill_id": 77}, headers=ALICE
+    )
     assert converted.status_code == 200
     assert converted.json["status"] == "converted" and converted.json["conversion_value"] == "450.50"
     assert converted.json["conversion_bill_id"] == 77 and converted.json["converted_at"]
@@ -158,11 +194,16 @@ def test_status_rules(client, runtime, contacts):
     plain = client.post(f"{CONTACTS}/{b['id']}/convert", headers=ALICE)
     assert plain.status_code == 200 and plain.json["conversion_value"] is None
     changes = [(e["contact_id"], e["from_status"], e["to_status"]) for e in events(runtime, "contact.status_changed")]
-    assert changes == [(a["id"], "pending", "yellow"), (a["id"], "yellow", "converted"),
-                       (b["id"], "pending", "converted")]
+    assert changes == [
+        (a["id"], "pending", "yellow"),
+        (a["id"], "yellow", "converted"),
+        (b["id"], "pending", "converted"),
+    ]
     conversions = events(runtime, "contact.converted")
-    assert [(e["contact_id"], e["conversion_value"], e["bill_id"]) for e in conversions] == \
-        [(a["id"], "450.50", 77), (b["id"], None, None)]
+    assert [(e["contact_id"], e["conversion_value"], e["bill_id"]) for e in conversions] == [
+        (a["id"], "450.50", 77),
+        (b["id"], None, None),
+    ]
     assert conversions[0]["customer_category"] == "contact_sheet" and conversions[0]["phone"] == a["phone"]
 
 
@@ -177,14 +218,20 @@ def test_transition_table():
 
 def test_patch_edits_and_admin_reassignment(client, contacts):
     contact = contacts[11][0]
-    edited = client.patch(f"{CONTACTS}/{contact['id']}", json={"name": "  Zoë  Rao ", "whatsapp_status": "not_available"},
-                          headers=ALICE)
+    edited = client.patch(
+        f"{CONTACTS}/{contact['id']}", json={"name": "  Zoë  Rao ", "whatsapp_status": "not_available"}, headers=ALICE
+    )
     assert edited.status_code == 200
     assert edited.json["name"] == "Zoë  Rao" and edited.json["whatsapp_status"] == "not_available"
     # staff cannot reassign; unknown fields are refused; nothing is stored
     assert client.patch(f"{CONTACTS}/{contact['id']}", json={"assigned_to": 12}, headers=ALICE).status_code == 403
-    for body in ({"status": "converted"}, {"phone": "+919999999999"}, {"whatsapp_status": "maybe"},
-                 {"customer_id": 5}, {"conversion_value": "10"}):
+    for body in (
+        {"status": "converted"},
+        {"phone": "+919999999999"},
+        {"whatsapp_status": "maybe"},
+        {"customer_id": 5},
+        {"conversion_value": "10"},
+    ):
         response = client.patch(f"{CONTACTS}/{contact['id']}", json=body, headers=ALICE)
         assert response.status_code == 422, body
     fetched = client.get(f"{CONTACTS}/{contact['id']}", headers=ALICE).json
@@ -213,8 +260,9 @@ def test_follow_ups_due_list_and_done(client, contacts):
     due = client.get(f"{CONTACTS}/follow-ups?due_within_days=7", headers=ALICE).json
     assert [r["note"] for r in due["items"]] == ["overdue", "tomorrow"]
     assert due["items"][0]["contact_phone"] == mine_b["phone"] and due["items"][0]["contact_name"] == mine_b["name"]
-    assert [r["note"] for r in client.get(f"{CONTACTS}/follow-ups?due_within_days=30", headers=ALICE).json["items"]] \
-        == ["overdue", "tomorrow", "later"]
+    assert [
+        r["note"] for r in client.get(f"{CONTACTS}/follow-ups?due_within_days=30", headers=ALICE).json["items"]
+    ] == ["overdue", "tomorrow", "later"]
     assert client.get(f"{CONTACTS}/follow-ups?due_within_days=0", headers=ALICE).json["total"] == 1
     assert client.get(f"{CONTACTS}/follow-ups", headers=ADMIN).json["total"] == 3
     assert client.get(f"{CONTACTS}/follow-ups?due_within_days=-1", headers=ALICE).status_code == 422
@@ -255,8 +303,11 @@ def test_whatsapp_link(client, contacts):
     parts = urlsplit(url)
     assert (parts.scheme, parts.netloc, parts.path) == ("https", "wa.me", "/" + contact["phone"].lstrip("+"))
     assert contact["name"] in parse_qs(parts.query)["text"][0]
-    custom = client.get(f"{CONTACTS}/{contact['id']}/whatsapp-link",
-                        query_string={"template": "Namaste {name}! Your refill & offer: 10% off"}, headers=ALICE)
+    custom = client.get(
+        f"{CONTACTS}/{contact['id']}/whatsapp-link",
+        query_string={"template": "Namaste {name}! Your refill & offer: 10% off"},
+        headers=ALICE,
+    )
     text = parse_qs(urlsplit(custom.json["url"]).query)["text"][0]
     assert text == f"Namaste {contact['name']}! Your refill & offer: 10% off"
     assert client.get(f"{CONTACTS}/999999/whatsapp-link", headers=ALICE).status_code == 404
@@ -267,9 +318,14 @@ def test_unknown_contact_is_404(client, staff):
     assert client.get(f"{CONTACTS}/uploads/424242", headers=ADMIN).status_code == 404
     assert client.get(f"{CONTACTS}/uploads/424242/errors", headers=ADMIN).status_code == 404
     # Ids beyond the INTEGER columns' range are unknown too (they used to be a database error, 500).
-    for method, path in [("get", "/2147483648"), ("get", "/99999999999999999999"), ("post", "/99999999999/convert"),
-                         ("get", "/uploads/99999999999"), ("post", "/follow-ups/99999999999/done"),
-                         ("post", "/reminders/99999999999/done")]:
+    for method, path in [
+        ("get", "/2147483648"),
+        ("get", "/99999999999999999999"),
+        ("post", "/99999999999/convert"),
+        ("get", "/uploads/99999999999"),
+        ("post", "/follow-ups/99999999999/done"),
+        ("post", "/reminders/99999999999/done"),
+    ]:
         response = getattr(client, method)(f"{CONTACTS}{path}", json={} if method == "post" else None, headers=ADMIN)
         assert response.status_code == 404 and response.mimetype == "application/problem+json", path
 
@@ -297,10 +353,16 @@ def test_every_route_needs_a_token(settings, runtime):
 
 def test_openapi_documents_every_route_and_the_upload_form(client):
     spec = client.get("/openapi.json").json
-    assert {"/api/v1/contacts", "/api/v1/contacts/{contact_id}", "/api/v1/contacts/uploads",
-            "/api/v1/contacts/uploads/{upload_id}/errors", "/api/v1/contacts/reminders",
-            "/api/v1/contacts/follow-ups", "/api/v1/contacts/follow-ups/{follow_up_id}/done",
-            "/api/v1/contacts/{contact_id}/whatsapp-link"} <= set(spec["paths"])
+    assert {
+        "/api/v1/contacts",
+        "/api/v1/contacts/{contact_id}",
+        "/api/v1/contacts/uploads",
+        "/api/v1/contacts/uploads/{upload_id}/errors",
+        "/api/v1/contacts/reminders",
+        "/api/v1/contacts/follow-ups",
+        "/api/v1/contacts/follow-ups/{follow_up_id}/done",
+        "/api/v1/contacts/{contact_id}/whatsapp-link",
+    } <= set(spec["paths"])
     upload_form = spec["components"]["schemas"]["UploadFile"]["properties"]
     assert {"file", "list_name", "assign_to"} <= set(upload_form)
     paths = spec["paths"]
@@ -323,8 +385,16 @@ def test_bill_ids_that_are_not_canonical_integers_stay_text(client, runtime, con
     assert [e["bill_id"] for e in events(runtime, "contact.converted")] == [shown]
 
 
-@pytest.mark.parametrize("query", ["assigned_to=99999999999999999999", "upload_id=99999999999999999999",
-                                   "assigned_to=2147483648", "upload_id=0", "assigned_to=-1"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "assigned_to=99999999999999999999",
+        "upload_id=99999999999999999999",
+        "assigned_to=2147483648",
+        "upload_id=0",
+        "assigned_to=-1",
+    ],
+)
 def test_integer_filters_out_of_range_are_422(client, contacts, query):
     response = client.get(f"{CONTACTS}?{query}", headers=ADMIN)
     assert response.status_code == 422 and response.mimetype == "application/problem+json"

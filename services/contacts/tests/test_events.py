@@ -1,4 +1,5 @@
 """Events: bills convert or flag contacts, the staff roster, customer links — exactly once, any order."""
+
 import datetime as dt
 import io
 import itertools
@@ -29,21 +30,49 @@ bill_ids = itertools.count(1000)
 @pytest.fixture
 def contacts(client, staff):
     content = "phone,name\n9876543200,Asha\n9876543201,Ravi\n9876543202,Meera\n"
-    response = client.post(f"{CONTACTS}/uploads", data={"file": (io.BytesIO(content.encode()), "list.csv")},
-                           headers=ADMIN, content_type="multipart/form-data")
+    response = client.post(
+        f"{CONTACTS}/uploads",
+        data={"file": (io.BytesIO(content.encode()), "list.csv")},
+        headers=ADMIN,
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 201
     return {c["phone"]: c for c in client.get(CONTACTS, headers=ADMIN).json["items"]}
 
 
-def bill(phone, bill_date="2026-02-01", total="250.00", bill_id=None, contacted=True, no_purchase=False,
-         category="regular_branded"):
-    return {"bill_id": bill_id if bill_id is not None else next(bill_ids), "bill_number": "B-1",
-            "bill_date": bill_date, "customer_phone": phone, "customer_name": "Asha",
-            "customer_category": category, "was_contacted_before": contacted,
-            "visited_no_purchase": no_purchase, "total_amount": "0.00" if no_purchase else total,
-            "items": [] if no_purchase else [{"line_id": 1, "medicine_name": "Metformin", "is_generic": False,
-                                              "quantity": 1, "amount": total, "duration_days": 30}],
-            "created_by": 11}
+def bill(
+    phone,
+    bill_date="2026-02-01",
+    total="250.00",
+    bill_id=None,
+    contacted=True,
+    no_purchase=False,
+    category="regular_branded",
+):
+    return {
+        "bill_id": bill_id if bill_id is not None else next(bill_ids),
+        "bill_number": "B-1",
+        "bill_date": bill_date,
+        "customer_phone": phone,
+        "customer_name": "Asha",
+        "customer_category": category,
+        "was_contacted_before": contacted,
+        "visited_no_purchase": no_purchase,
+        "total_amount": "0.00" if no_purchase else total,
+        "items": []
+        if no_purchase
+        else [
+            {
+                "line_id": 1,
+                "medicine_name": "Metformin",
+                "is_generic": False,
+                "quantity": 1,
+                "amount": total,
+                "duration_days": 30,
+            }
+        ],
+        "created_by": 11,
+    }
 
 
 def contact(runtime, phone):
@@ -53,15 +82,20 @@ def contact(runtime, phone):
 
 def outbox(runtime, event_type):
     with runtime.session_factory() as session:
-        rows = session.scalars(select(messaging.outbox.c.payload).where(messaging.outbox.c.event_type == event_type)
-                               .order_by(messaging.outbox.c.id))
+        rows = session.scalars(
+            select(messaging.outbox.c.payload)
+            .where(messaging.outbox.c.event_type == event_type)
+            .order_by(messaging.outbox.c.id)
+        )
         return [json.loads(row) for row in rows]
 
 
 def state(runtime):
     with runtime.session_factory() as session:
-        return sorted((c.phone, c.status, c.converted_at, c.conversion_value, c.conversion_bill_id, c.customer_id)
-                      for c in session.scalars(select(ContactRecord)))
+        return sorted(
+            (c.phone, c.status, c.converted_at, c.conversion_value, c.conversion_bill_id, c.customer_id)
+            for c in session.scalars(select(ContactRecord))
+        )
 
 
 def test_bill_with_was_contacted_before_converts_the_contact(runtime, contacts, deliver):
@@ -71,16 +105,21 @@ def test_bill_with_was_contacted_before_converts_the_contact(runtime, contacts, 
     assert str(converted.conversion_value) == "1234.50" and converted.conversion_bill_id == "501"
     [event] = outbox(runtime, "contact.converted")
     validate_event(event)
-    assert ContactConverted.load(event).to_data() == {"contact_id": converted.id, "phone": PHONE_A, "name": "Asha",
-                                                      "converted_at": "2026-02-03", "conversion_value": "1234.50",
-                                                      "bill_id": 501, "assigned_to": converted.assigned_to,
-                                                      "customer_category": "regular_branded",
-                                                      # EVENTS.md's optional field: consumers rank bills alike
-                                                      "bill_date": "2026-02-03"}
+    assert ContactConverted.load(event).to_data() == {
+        "contact_id": converted.id,
+        "phone": PHONE_A,
+        "name": "Asha",
+        "converted_at": "2026-02-03",
+        "conversion_value": "1234.50",
+        "bill_id": 501,
+        "assigned_to": converted.assigned_to,
+        "customer_category": "regular_branded",
+        # EVENTS.md's optional field: consumers rank bills alike
+        "bill_date": "2026-02-03",
+    }
     [changed] = outbox(runtime, "contact.status_changed")
     changed = ContactStatusChanged.load(changed)
-    assert (changed.from_status, changed.to_status, changed.by) == \
-        ("pending", "converted", 11)
+    assert (changed.from_status, changed.to_status, changed.by) == ("pending", "converted", 11)
 
 
 def test_bills_that_do_not_convert(runtime, contacts, deliver):
@@ -106,8 +145,11 @@ def test_converted_stays_converted_and_a_later_bill_is_a_purchase(runtime, conta
     deliver("bill.created", bill(PHONE_A, "2026-02-01", "100.00", bill_id=10))
     deliver("bill.created", bill(PHONE_A, "2026-02-09", "900.00", bill_id=11))
     converted = contact(runtime, PHONE_A)
-    assert (converted.converted_at, str(converted.conversion_value), converted.conversion_bill_id) == \
-        (dt.date(2026, 2, 1), "100.00", "10")
+    assert (converted.converted_at, str(converted.conversion_value), converted.conversion_bill_id) == (
+        dt.date(2026, 2, 1),
+        "100.00",
+        "10",
+    )
     assert len(outbox(runtime, "contact.converted")) == 1
 
 
@@ -116,8 +158,11 @@ def test_the_first_converting_bill_wins_whatever_the_delivery_order(runtime, con
     deliver("bill.created", bill(PHONE_A, "2026-02-09", "900.00", bill_id=21))
     deliver("bill.created", bill(PHONE_A, "2026-02-01", "100.00", bill_id=30))
     converted = contact(runtime, PHONE_A)
-    assert (converted.converted_at, str(converted.conversion_value), converted.conversion_bill_id) == \
-        (dt.date(2026, 2, 1), "100.00", "30")
+    assert (converted.converted_at, str(converted.conversion_value), converted.conversion_bill_id) == (
+        dt.date(2026, 2, 1),
+        "100.00",
+        "30",
+    )
     assert [ContactConverted.load(e).bill_id for e in outbox(runtime, "contact.converted")] == [21, 30]
     assert len(outbox(runtime, "contact.status_changed")) == 1
     # same date: the lower bill id is first
@@ -144,9 +189,16 @@ def test_bill_order():
 
 
 def test_customer_upserted_links_before_and_after_the_conversion(runtime, contacts, deliver, client, staff):
-    customer = {"phone": PHONE_A, "name": "Asha", "category": "contact_sheet", "first_visit_date": "2026-02-01",
-                "last_visit_date": "2026-02-01", "total_visits": 1, "total_purchases": "100.00",
-                "contact_record_id": None}
+    customer = {
+        "phone": PHONE_A,
+        "name": "Asha",
+        "category": "contact_sheet",
+        "first_visit_date": "2026-02-01",
+        "last_visit_date": "2026-02-01",
+        "total_visits": 1,
+        "total_purchases": "100.00",
+        "contact_record_id": None,
+    }
     # before the conversion (the profile event overtook the bill)
     deliver("customer.upserted", {**customer, "customer_id": 7}, source="/services/customers")
     assert contact(runtime, PHONE_A).customer_id == "7"
@@ -154,14 +206,21 @@ def test_customer_upserted_links_before_and_after_the_conversion(runtime, contac
     assert contact(runtime, PHONE_A).customer_id == "7"
     # after the conversion
     deliver("bill.created", bill(PHONE_B))
-    deliver("customer.upserted", {**customer, "phone": PHONE_B, "customer_id": 8,
-                                  "contact_record_id": contacts[PHONE_B]["id"]}, source="/services/customers")
+    deliver(
+        "customer.upserted",
+        {**customer, "phone": PHONE_B, "customer_id": 8, "contact_record_id": contacts[PHONE_B]["id"]},
+        source="/services/customers",
+    )
     assert contact(runtime, PHONE_B).customer_id == "8"
     assert client.get(f"{CONTACTS}/{contacts[PHONE_B]['id']}", headers=ADMIN).json["customer_id"] == 8
     # a profile that exists before the phone is ever uploaded links the contact at import
     deliver("customer.upserted", {**customer, "phone": "+919876543299", "customer_id": 9})
-    response = client.post(f"{CONTACTS}/uploads", headers=ADMIN, content_type="multipart/form-data",
-                           data={"file": (io.BytesIO(b"phone\n9876543299\n"), "later.csv")})
+    response = client.post(
+        f"{CONTACTS}/uploads",
+        headers=ADMIN,
+        content_type="multipart/form-data",
+        data={"file": (io.BytesIO(b"phone\n9876543299\n"), "later.csv")},
+    )
     assert response.json["imported"] == 1
     assert contact(runtime, "+919876543299").customer_id == "9"
 
@@ -178,18 +237,27 @@ def test_staff_roster_follows_staff_events_in_event_time_order(runtime, deliver)
 
 
 def test_redelivered_and_shuffled_events_give_the_in_order_state(runtime, contacts, runner, staff):
-    customer = {"name": "x", "category": "contact_sheet", "first_visit_date": None, "last_visit_date": None,
-                "total_visits": 1, "total_purchases": "1.00", "contact_record_id": None}
-    events = [make_event(t, d, source="/services/billing" if t == "bill.created" else "/services/customers")
-              for t, d in [
-                  ("bill.created", bill(PHONE_A, "2026-02-03", "300.00", bill_id=3)),
-                  ("bill.created", bill(PHONE_A, "2026-02-01", "100.00", bill_id=1)),
-                  ("bill.created", bill(PHONE_B, no_purchase=True)),
-                  ("bill.created", bill(PHONE_B, "2026-02-04", "40.00", bill_id=4)),
-                  ("bill.created", bill(PHONE_C, no_purchase=True)),
-                  ("customer.upserted", {**customer, "phone": PHONE_A, "customer_id": 70}),
-                  ("customer.upserted", {**customer, "phone": PHONE_B, "customer_id": 71}),
-              ]]
+    customer = {
+        "name": "x",
+        "category": "contact_sheet",
+        "first_visit_date": None,
+        "last_visit_date": None,
+        "total_visits": 1,
+        "total_purchases": "1.00",
+        "contact_record_id": None,
+    }
+    events = [
+        make_event(t, d, source="/services/billing" if t == "bill.created" else "/services/customers")
+        for t, d in [
+            ("bill.created", bill(PHONE_A, "2026-02-03", "300.00", bill_id=3)),
+            ("bill.created", bill(PHONE_A, "2026-02-01", "100.00", bill_id=1)),
+            ("bill.created", bill(PHONE_B, no_purchase=True)),
+            ("bill.created", bill(PHONE_B, "2026-02-04", "40.00", bill_id=4)),
+            ("bill.created", bill(PHONE_C, no_purchase=True)),
+            ("customer.upserted", {**customer, "phone": PHONE_A, "customer_id": 70}),
+            ("customer.upserted", {**customer, "phone": PHONE_B, "customer_id": 71}),
+        ]
+    ]
     for event in events:
         runner.handle(event)
     expected = state(runtime)
@@ -208,9 +276,11 @@ def test_redelivered_and_shuffled_events_give_the_in_order_state(runtime, contac
         applied = sum(runner.handle(e) for e in deliveries)
         assert applied == len(events)  # each event applied once, duplicates ignored
         assert state(runtime) == expected
-    assert expected == [(PHONE_A, "converted", dt.date(2026, 2, 1), pytest.approx(100), "1", "70"),
-                        (PHONE_B, "converted", dt.date(2026, 2, 4), pytest.approx(40), "4", "71"),
-                        (PHONE_C, "yellow", None, None, None, None)]
+    assert expected == [
+        (PHONE_A, "converted", dt.date(2026, 2, 1), pytest.approx(100), "1", "70"),
+        (PHONE_B, "converted", dt.date(2026, 2, 4), pytest.approx(40), "4", "71"),
+        (PHONE_C, "yellow", None, None, None, None),
+    ]
     assert converted_events >= 2
 
 
@@ -221,13 +291,15 @@ def test_consumer_on_rabbitmq_and_relay_publish(settings, runtime, amqp_url, con
         runner = ConsumerRunner(runtime.settings, runtime.session_factory, messaging, "contacts", HANDLERS)
         relay = OutboxRelay(runtime.settings, runtime.session_factory, messaging)
         with running(runner, relay):
-            event = make_event("bill.created", bill(PHONE_A, "2026-02-02", "75.00", bill_id=900),
-                               source="/integrations/pos-17")
+            event = make_event(
+                "bill.created", bill(PHONE_A, "2026-02-02", "75.00", bill_id=900), source="/integrations/pos-17"
+            )
             body = to_json(event)
 
             def published():
                 publish_raw(amqp_url, "bill.created", body, message_id=event["id"])
                 return contact(runtime, PHONE_A).status == "converted"
+
             eventually(published, timeout=45, interval=1.0)
             publish_raw(amqp_url, "bill.created", body, message_id=event["id"])  # a redelivery
             messages = probe.messages(3, timeout=45)
@@ -243,11 +315,19 @@ def test_consumer_on_rabbitmq_and_relay_publish(settings, runtime, amqp_url, con
 
 def test_replicas_handling_the_same_deliveries_concurrently(runtime, contacts, staff):
     import threading
-    events = [make_event("bill.created", bill(phone, f"2026-02-0{day}", f"{day}0.00", bill_id=day * 10 + n),
-                         source="/services/billing")
-              for n, phone in enumerate((PHONE_A, PHONE_B)) for day in (5, 3, 4)]
-    runners = [ConsumerRunner(runtime.settings, runtime.session_factory, messaging, "contacts", HANDLERS)
-               for _ in range(3)]
+
+    events = [
+        make_event(
+            "bill.created",
+            bill(phone, f"2026-02-0{day}", f"{day}0.00", bill_id=day * 10 + n),
+            source="/services/billing",
+        )
+        for n, phone in enumerate((PHONE_A, PHONE_B))
+        for day in (5, 3, 4)
+    ]
+    runners = [
+        ConsumerRunner(runtime.settings, runtime.session_factory, messaging, "contacts", HANDLERS) for _ in range(3)
+    ]
     applied = []
 
     def work(runner, seed):

@@ -1,4 +1,5 @@
 """Uploads against real PostgreSQL: the sample lists, assignment, error reports, bad files, large files."""
+
 import csv
 import io
 import json
@@ -35,9 +36,11 @@ def contact_phones(runtime):
 
 def outbox_events(runtime, event_type):
     with runtime.session_factory() as session:
-        rows = session.execute(select(messaging.outbox.c.payload)
-                               .where(messaging.outbox.c.event_type == event_type)
-                               .order_by(messaging.outbox.c.id)).scalars()
+        rows = session.execute(
+            select(messaging.outbox.c.payload)
+            .where(messaging.outbox.c.event_type == event_type)
+            .order_by(messaging.outbox.c.id)
+        ).scalars()
         return [json.loads(row) for row in rows]
 
 
@@ -58,8 +61,9 @@ def test_sample_list_imports_exactly_the_expected_phones(client, runtime, staff,
     assert sorted(map(int, body["assigned"])) == list(STAFF_IDS)
     assert counts[-1] - counts[0] <= 1 and sum(counts) == len(imported)
     with runtime.session_factory() as session:
-        per_staff = dict(session.execute(select(ContactRecord.assigned_to, func.count())
-                                         .group_by(ContactRecord.assigned_to)).all())
+        per_staff = dict(
+            session.execute(select(ContactRecord.assigned_to, func.count()).group_by(ContactRecord.assigned_to)).all()
+        )
         assert {str(k): v for k, v in per_staff.items()} == body["assigned"]
         statuses = set(session.scalars(select(ContactRecord.status)))
         assert statuses == {"pending"}
@@ -67,8 +71,9 @@ def test_sample_list_imports_exactly_the_expected_phones(client, runtime, staff,
     report = client.get(body["errors_url"], headers=ADMIN)
     assert report.status_code == 200 and report.mimetype == "text/csv"
     lines = list(csv.DictReader(io.StringIO(report.data.decode("utf-8-sig"))))
-    assert [(int(r["row"]), r["phone"].strip()) for r in lines] == \
-        [(r["row"], neutralize_for_export(r["phone"]).strip()) for r in rejected]
+    assert [(int(r["row"]), r["phone"].strip()) for r in lines] == [
+        (r["row"], neutralize_for_export(r["phone"]).strip()) for r in rejected
+    ]
     assert all(r["reason"] for r in lines)
     # one summary event
     [event] = outbox_events(runtime, "contacts.uploaded")
@@ -84,11 +89,7 @@ def test_sample_list_imports_exactly_the_expected_phones(client, runtime, staff,
 
 
 def test_error_report_as_xlsx_neutralizes_formulas(client, staff):
-    content = (b"phone,name\n"
-               b"9876543210,Asha\n"
-               b"=1+2,=HYPERLINK(\"http://x.invalid\")\n"
-               b"@SUM(A1),+danger\n"
-               b"12,-minus\n")
+    content = b'phone,name\n9876543210,Asha\n=1+2,=HYPERLINK("http://x.invalid")\n@SUM(A1),+danger\n12,-minus\n'
     body = upload(client, "list.csv", content).json
     assert body["imported"] == 1 and body["invalid"] == 3
     report = client.get(f"{UPLOADS}/{body['id']}/errors?format=xlsx", headers=ADMIN)
@@ -122,8 +123,7 @@ def test_unicode_names_round_trip_and_upload_listing(client, staff):
 
 
 def test_assign_to_chosen_staff_and_least_loaded_first(client, runtime, staff):
-    first = upload(client, "a.csv", b"phone\n9876543210\n9876543211\n9876543212\n9876543213\n",
-                   assign_to="11,12").json
+    first = upload(client, "a.csv", b"phone\n9876543210\n9876543211\n9876543212\n9876543213\n", assign_to="11,12").json
     assert first["assigned"] == {"11": 2, "12": 2}
     # now 13 has no open contacts: it gets the extra one of an odd-sized list
     second = upload(client, "b.csv", b"phone\n9876543220\n9876543221\n9876543222\n9876543223\n9876543224\n").json
@@ -176,17 +176,21 @@ def xxe_xlsx() -> bytes:
     return out.getvalue()
 
 
-@pytest.mark.parametrize("name,content,status,hint", [
-    ("list.csv", b"", 422, "empty"),
-    ("list.csv", b"\n\n  \n", 422, "header"),
-    ("list.csv", b"Name,City\nAsha,Pune\n", 422, "Name"),
-    ("list.xlsx", b"phone,name\n9876543210,Asha\n", 415, ".xlsx"),
-    ("list.csv", b"\x89PNG\r\n\x1a\n" + bytes(100), 415, "PNG"),
-    ("list.pdf", b"%PDF-1.4 ...", 415, None),
-    ("list.xls", b"PK\x03\x04garbage", 415, None),
-])
-def test_bad_files_are_refused_with_problem_json_and_import_nothing(client, runtime, staff, name, content,
-                                                                    status, hint):
+@pytest.mark.parametrize(
+    "name,content,status,hint",
+    [
+        ("list.csv", b"", 422, "empty"),
+        ("list.csv", b"\n\n  \n", 422, "header"),
+        ("list.csv", b"Name,City\nAsha,Pune\n", 422, "Name"),
+        ("list.xlsx", b"phone,name\n9876543210,Asha\n", 415, ".xlsx"),
+        ("list.csv", b"\x89PNG\r\n\x1a\n" + bytes(100), 415, "PNG"),
+        ("list.pdf", b"%PDF-1.4 ...", 415, None),
+        ("list.xls", b"PK\x03\x04garbage", 415, None),
+    ],
+)
+def test_bad_files_are_refused_with_problem_json_and_import_nothing(
+    client, runtime, staff, name, content, status, hint
+):
     response = upload(client, name, content)
     assert response.status_code == status, response.json
     assert response.mimetype == "application/problem+json" and response.json["status"] == status
@@ -277,6 +281,7 @@ def test_large_upload_answers_202_and_shows_progress_until_completed(app_for, ru
 
 def test_failed_background_import_leaves_no_contacts(app_for, runtime, staff, monkeypatch):
     from services.contacts.uploads import writers
+
     real = writers.CopyWriter.add_contacts
     calls = []
 
@@ -290,8 +295,10 @@ def test_failed_background_import_leaves_no_contacts(app_for, runtime, staff, mo
     client = app_for(async_upload_bytes=10_000)
     response = upload(client, "big.csv", big_csv(20_000))
     assert response.status_code == 202
-    final = eventually(lambda: (s := client.get(response.headers["Location"], headers=ADMIN).json)["status"]
-                       != "processing" and s, timeout=60)
+    final = eventually(
+        lambda: (s := client.get(response.headers["Location"], headers=ADMIN).json)["status"] != "processing" and s,
+        timeout=60,
+    )
     assert final["status"] == "failed" and final["failure_reason"]
     assert contact_phones(runtime) == set()
     assert outbox_events(runtime, "contacts.uploaded") == []
@@ -301,11 +308,18 @@ def test_progress_is_reported_per_batch(runtime, staff):
     from services.contacts.importing import read_contact_list
     from services.contacts.uploads.importer import import_contacts
     from services.contacts.uploads.records import NewUpload, create_upload
+
     seen = []
     with runtime.session_factory() as session:
         upload_row = create_upload(session, NewUpload("big.csv", None, 1, None, "csv", 1))
-        import_contacts(session, upload_row, read_contact_list(io.BytesIO(big_csv(2500)), "big.csv"),
-                        [11, 12, 13], batch_rows=1000, progress=seen.append)
+        import_contacts(
+            session,
+            upload_row,
+            read_contact_list(io.BytesIO(big_csv(2500)), "big.csv"),
+            [11, 12, 13],
+            batch_rows=1000,
+            progress=seen.append,
+        )
         session.rollback()
     assert seen == [1000, 2000, 2500]
     assert contact_phones(runtime) == set()  # rolled back: nothing half-written
@@ -313,6 +327,7 @@ def test_progress_is_reported_per_batch(runtime, staff):
 
 def test_concurrent_uploads_of_overlapping_lists_store_each_phone_once(app_for, runtime, staff):
     import threading
+
     first = "phone\n" + "".join(f"98765{n:05d}\n" for n in range(3000))
     second = "phone\n" + "".join(f"98765{n:05d}\n" for n in range(1500, 4500))
     results = []
@@ -335,6 +350,7 @@ def test_an_upload_whose_import_died_is_shown_failed(client, runtime, staff):
     import datetime as dt
 
     from services.contacts.uploads.records import NewUpload, create_upload
+
     with runtime.session_factory() as session:
         stuck = create_upload(session, NewUpload("big.csv", None, 1, None, "csv", 10))
         stuck.heartbeat_at = stuck.heartbeat_at - dt.timedelta(minutes=10)
@@ -349,8 +365,10 @@ def test_spreadsheets_import_in_the_background_too(app_for, runtime, staff, file
     client = app_for(async_upload_bytes=1000)
     response = upload(client, filename, (FIXTURES / filename).read_bytes())
     assert response.status_code == 202, response.json
-    final = eventually(lambda: (s := client.get(response.headers["Location"], headers=ADMIN).json)["status"]
-                       != "processing" and s, timeout=60)
+    final = eventually(
+        lambda: (s := client.get(response.headers["Location"], headers=ADMIN).json)["status"] != "processing" and s,
+        timeout=60,
+    )
     assert final["status"] == "completed", final
     assert final["imported"] == len(EXPECTED["imported_phones"]) and final["invalid"] == len(EXPECTED["rejected"])
     assert contact_phones(runtime) == set(EXPECTED["imported_phones"])

@@ -1,5 +1,6 @@
 """The embedded default (SQLite, what `make run` uses): an upload whose process died is not left
 "processing" forever, though SQLite imports cannot beat a heartbeat while they write."""
+
 import datetime as dt
 
 from services.contacts.models import FAILED, PROCESSING, ContactUpload

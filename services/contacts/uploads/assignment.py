@@ -1,5 +1,6 @@
 """Who an upload's new contacts go to: the chosen (or every active) staff, least loaded first,
 dealt round-robin so that within one upload counts differ by at most one."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -17,28 +18,44 @@ def choose_staff(session: Session, assign_to: list[int] | None) -> list[int]:
     active user with the staff role. ValidationFailed when there is nobody."""
     if assign_to:
         wanted = list(dict.fromkeys(assign_to))
-        active = set(session.scalars(select(StaffMember.staff_id).where(
-            StaffMember.staff_id.in_(wanted), StaffMember.active.is_(True))))
+        active = set(
+            session.scalars(
+                select(StaffMember.staff_id).where(StaffMember.staff_id.in_(wanted), StaffMember.active.is_(True))
+            )
+        )
         missing = [staff_id for staff_id in wanted if staff_id not in active]
         if missing:
-            raise ValidationFailed("contacts can only be assigned to active staff members",
-                                   errors={"assign_to": [f"{s} is not an active staff member" for s in missing]})
+            raise ValidationFailed(
+                "contacts can only be assigned to active staff members",
+                errors={"assign_to": [f"{s} is not an active staff member" for s in missing]},
+            )
         return wanted
-    staff = list(session.scalars(select(StaffMember.staff_id).where(
-        StaffMember.active.is_(True), StaffMember.role == "staff").order_by(StaffMember.staff_id)))
+    staff = list(
+        session.scalars(
+            select(StaffMember.staff_id)
+            .where(StaffMember.active.is_(True), StaffMember.role == "staff")
+            .order_by(StaffMember.staff_id)
+        )
+    )
     if not staff:
-        raise ValidationFailed("there is no active staff member to assign the contacts to: add staff users "
-                               "or choose them with assign_to", errors={"assign_to": ["no active staff members"]})
+        raise ValidationFailed(
+            "there is no active staff member to assign the contacts to: add staff users or choose them with assign_to",
+            errors={"assign_to": ["no active staff members"]},
+        )
     return staff
 
 
 def least_loaded_first(session: Session, staff_ids: list[int]) -> list[int]:
     """``staff_ids`` ordered by open load (contacts assigned and not converted), then id."""
+
     def per_staff(*conditions: Any) -> dict[int, int]:
-        rows = session.execute(select(ContactRecord.assigned_to, func.count())
-                               .where(ContactRecord.assigned_to.in_(staff_ids), *conditions)
-                               .group_by(ContactRecord.assigned_to)).all()
+        rows = session.execute(
+            select(ContactRecord.assigned_to, func.count())
+            .where(ContactRecord.assigned_to.in_(staff_ids), *conditions)
+            .group_by(ContactRecord.assigned_to)
+        ).all()
         return {staff_id: count for staff_id, count in rows if staff_id is not None}
+
     # Two index-only counts (all assigned, converted) rather than one pass over the rows.
     assigned, converted = per_staff(), per_staff(ContactRecord.status == CONVERTED)
     return sorted(staff_ids, key=lambda staff_id: (assigned.get(staff_id, 0) - converted.get(staff_id, 0), staff_id))

@@ -1,4 +1,5 @@
 """An upload's rejected rows as a file to download (``GET /contacts/uploads/{id}/errors``)."""
+
 from __future__ import annotations
 
 import io

@@ -9,6 +9,7 @@ The upload's final counts and its ``contacts.uploaded`` event join the same tran
 Concurrent uploads are serialized by a transaction-scoped advisory lock, so the check "is this
 phone already a contact?" cannot race with another import inserting it.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -56,9 +57,16 @@ class _SortedBatch:
     known: Future[set[str]]
 
 
-def import_contacts(session: Session, upload: ContactUpload, rows: Iterable[ParsedRow], staff_ids: list[int],
-                    *, batch_rows: int = BATCH_ROWS, progress: Callable[[int], None] | None = None,
-                    heartbeat: Callable[[], None] | None = None) -> ContactUpload:
+def import_contacts(
+    session: Session,
+    upload: ContactUpload,
+    rows: Iterable[ParsedRow],
+    staff_ids: list[int],
+    *,
+    batch_rows: int = BATCH_ROWS,
+    progress: Callable[[int], None] | None = None,
+    heartbeat: Callable[[], None] | None = None,
+) -> ContactUpload:
     """Store the rows of one upload in the caller's transaction and complete the upload.
 
     ``progress(rows_done)`` is called after each batch (for large uploads it writes on its own
@@ -89,8 +97,13 @@ def _batches(rows: Iterable[ParsedRow], size: int) -> Iterator[list[ParsedRow]]:
         yield batch
 
 
-def _write_rows(writer: ContactWriter, batches: Iterator[list[ParsedRow]], dealer: RoundRobin, tally: _Tally,
-                progress: Callable[[int], None] | None) -> None:
+def _write_rows(
+    writer: ContactWriter,
+    batches: Iterator[list[ParsedRow]],
+    dealer: RoundRobin,
+    tally: _Tally,
+    progress: Callable[[int], None] | None,
+) -> None:
     # One batch ahead: while batch k's phones are looked up (the lookup waits on the database
     # without the GIL), batch k+1 is read and normalized.
     in_flight: _SortedBatch | None = None
@@ -122,8 +135,10 @@ def _write_batch(writer: ContactWriter, batch: _SortedBatch, dealer: RoundRobin,
     """Write a batch's phones that are not contacts yet, dealt to staff, and its rejected rows."""
     known = batch.known.result()
     fresh = [row for row in batch.new_rows if row.phone not in known]
-    contacts = cast(list[NewContact],
-                    [(row.phone, row.name, staff_id) for row, staff_id in zip(fresh, dealer.deal(len(fresh)))])
+    contacts = cast(
+        list[NewContact],
+        [(row.phone, row.name, staff_id) for row, staff_id in zip(fresh, dealer.deal(len(fresh)), strict=False)],
+    )
     tally.total += batch.size
     tally.imported += len(contacts)
     tally.already_known += len(batch.new_rows) - len(fresh)
@@ -135,23 +150,41 @@ def _write_batch(writer: ContactWriter, batch: _SortedBatch, dealer: RoundRobin,
 def _link_known_customers(session: Session, upload_id: int) -> None:
     """Contacts whose phone already has a customer profile are linked to it at once."""
     link = select(CustomerLink.customer_id).where(CustomerLink.phone == ContactRecord.phone).scalar_subquery()
-    session.execute(update(ContactRecord)
-                    .where(ContactRecord.upload_id == upload_id,
-                           ContactRecord.phone.in_(select(CustomerLink.phone)))
-                    .values(customer_id=link))
+    session.execute(
+        update(ContactRecord)
+        .where(ContactRecord.upload_id == upload_id, ContactRecord.phone.in_(select(CustomerLink.phone)))
+        .values(customer_id=link)
+    )
 
 
 def _complete(session: Session, upload: ContactUpload, tally: _Tally, assigned: dict[str, int]) -> ContactUpload:
     """Write the final counts on the upload and publish ``contacts.uploaded`` (same transaction)."""
     done = utcnow()
-    values = {"status": COMPLETED, "total_rows": tally.total, "rows_done": tally.total, "imported": tally.imported,
-              "duplicates_in_file": tally.duplicates_in_file, "already_known": tally.already_known,
-              "invalid": tally.invalid, "assigned": assigned, "completed_at": done, "heartbeat_at": done,
-              "failure_reason": None}
+    values = {
+        "status": COMPLETED,
+        "total_rows": tally.total,
+        "rows_done": tally.total,
+        "imported": tally.imported,
+        "duplicates_in_file": tally.duplicates_in_file,
+        "already_known": tally.already_known,
+        "invalid": tally.invalid,
+        "assigned": assigned,
+        "completed_at": done,
+        "heartbeat_at": done,
+        "failure_reason": None,
+    }
     session.execute(update(ContactUpload).where(ContactUpload.id == upload.id).values(**values))
     for key, value in values.items():
         setattr(upload, key, value)
-    messaging.add_event(session, ContactsUploaded(
-        upload_id=upload.id, list_name=upload.list_name, uploaded_by=upload.uploaded_by,
-        uploaded_at=upload.created_at, imported=tally.imported, assigned=assigned))
+    messaging.add_event(
+        session,
+        ContactsUploaded(
+            upload_id=upload.id,
+            list_name=upload.list_name,
+            uploaded_by=upload.uploaded_by,
+            uploaded_at=upload.created_at,
+            imported=tally.imported,
+            assigned=assigned,
+        ),
+    )
     return upload

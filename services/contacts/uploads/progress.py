@@ -1,5 +1,6 @@
 """Progress of a background import: ``rows_done`` and the heartbeat, written beside the import's
 transaction, and the row estimate a large upload shows before the import counts exactly."""
+
 from __future__ import annotations
 
 import re
@@ -49,8 +50,11 @@ class ProgressWriter:
 
     def _write(self, **values: Any) -> None:
         with self.engine.begin() as connection:
-            connection.execute(update(ContactUpload).where(ContactUpload.id == self.upload_id,
-                                                           ContactUpload.status == PROCESSING).values(**values))
+            connection.execute(
+                update(ContactUpload)
+                .where(ContactUpload.id == self.upload_id, ContactUpload.status == PROCESSING)
+                .values(**values)
+            )
 
 
 def estimate_rows(path: str, file_kind: str | None) -> int | None:

@@ -1,5 +1,6 @@
 """The upload row (``contact_uploads``): create it, read it (an interrupted import shows
 ``failed``), list the history, stream its rejected rows."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -39,11 +40,24 @@ class NewUpload:
 def create_upload(session: Session, new: NewUpload) -> ContactUpload:
     """Store the upload as ``processing`` with zero counts (flushed, so it has its id)."""
     now = utcnow()
-    upload = ContactUpload(filename=new.filename[:255], list_name=new.list_name, uploaded_by=new.uploaded_by,
-                           assign_to=new.assign_to, file_kind=new.file_kind, file_bytes=new.file_bytes,
-                           status=PROCESSING, total_rows=new.total_rows_estimate, rows_done=0, imported=0,
-                           duplicates_in_file=0, already_known=0, invalid=0, assigned={}, created_at=now,
-                           heartbeat_at=now)
+    upload = ContactUpload(
+        filename=new.filename[:255],
+        list_name=new.list_name,
+        uploaded_by=new.uploaded_by,
+        assign_to=new.assign_to,
+        file_kind=new.file_kind,
+        file_bytes=new.file_bytes,
+        status=PROCESSING,
+        total_rows=new.total_rows_estimate,
+        rows_done=0,
+        imported=0,
+        duplicates_in_file=0,
+        already_known=0,
+        invalid=0,
+        assigned={},
+        created_at=now,
+        heartbeat_at=now,
+    )
     session.add(upload)
     session.flush()
     return upload
@@ -57,8 +71,7 @@ def get_upload(session: Session, upload_id: int) -> ContactUpload:
         raise NotFound(f"upload {upload_id} does not exist")
     # Only PostgreSQL imports beat the heartbeat while they run (see progress.ProgressWriter).
     stale_after = STALE_AFTER if is_postgres(session) else STALE_AFTER_WITHOUT_HEARTBEAT
-    if (upload.status == PROCESSING and upload.heartbeat_at
-            and utcnow() - upload.heartbeat_at > stale_after):
+    if upload.status == PROCESSING and upload.heartbeat_at and utcnow() - upload.heartbeat_at > stale_after:
         upload.status = FAILED
         upload.failure_reason = INTERRUPTED
         upload.completed_at = utcnow()
@@ -74,6 +87,11 @@ def uploads_query() -> Select[ContactUpload]:
 def upload_errors(session: Session, upload_id: int) -> Iterator[ContactUploadError]:
     """The rejected rows of an upload in row order (streamed). NotFound for an unknown upload."""
     get_upload(session, upload_id)
-    return iter(session.scalars(select(ContactUploadError).where(ContactUploadError.upload_id == upload_id)
-                                .order_by(ContactUploadError.row, ContactUploadError.id)
-                                .execution_options(yield_per=2000)))
+    return iter(
+        session.scalars(
+            select(ContactUploadError)
+            .where(ContactUploadError.upload_id == upload_id)
+            .order_by(ContactUploadError.row, ContactUploadError.id)
+            .execution_options(yield_per=2000)
+        )
+    )

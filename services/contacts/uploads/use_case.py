@@ -1,5 +1,6 @@
 """Receiving an upload (``POST /contacts/uploads``): check the file, then import it at once or,
 above the size threshold, in a background thread. All or nothing either way."""
+
 from __future__ import annotations
 
 import os
@@ -25,9 +26,16 @@ from .records import NewUpload, create_upload, get_upload
 CREATED, REPLAYED, STARTED = "created", "replayed", "started"
 
 
-def receive_upload(session_factory: sessionmaker[Session], new: NewUpload, stream: BinaryIO, region: str, *,
-                   max_bytes: int, background_above: int,
-                   idempotency_key: str | None = None) -> tuple[ContactUpload, str]:
+def receive_upload(
+    session_factory: sessionmaker[Session],
+    new: NewUpload,
+    stream: BinaryIO,
+    region: str,
+    *,
+    max_bytes: int,
+    background_above: int,
+    idempotency_key: str | None = None,
+) -> tuple[ContactUpload, str]:
     """Check an uploaded list and import it now (``created``) or, when it is larger than
     ``background_above`` bytes, in a background thread (``started``).
 
@@ -57,8 +65,14 @@ def _sniff_kind(stream: BinaryIO) -> str | None:
     return str(kind) if kind else None
 
 
-def _import_now(session_factory: sessionmaker[Session], new: NewUpload, stream: BinaryIO, region: str,
-                scope: str, idempotency_key: str | None) -> ContactUpload:
+def _import_now(
+    session_factory: sessionmaker[Session],
+    new: NewUpload,
+    stream: BinaryIO,
+    region: str,
+    scope: str,
+    idempotency_key: str | None,
+) -> ContactUpload:
     """The request's transaction stores the upload, its contacts and its event."""
     rows = read_contact_list(stream, new.filename, region)
     with unit_of_work(session_factory) as session:
@@ -69,8 +83,14 @@ def _import_now(session_factory: sessionmaker[Session], new: NewUpload, stream: 
     return upload
 
 
-def _start_in_background(session_factory: sessionmaker[Session], new: NewUpload, stream: BinaryIO, region: str,
-                         scope: str, idempotency_key: str | None) -> ContactUpload:
+def _start_in_background(
+    session_factory: sessionmaker[Session],
+    new: NewUpload,
+    stream: BinaryIO,
+    region: str,
+    scope: str,
+    idempotency_key: str | None,
+) -> ContactUpload:
     """Check the file and store the upload as ``processing`` now; a thread imports our copy of it."""
     path = _keep_copy(stream)
     try:

@@ -4,6 +4,7 @@
 path) uses SQLAlchemy executemany inserts. Both look up which phones are contacts already, as a
 future, so the importer can read the next batch while the database answers.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -25,8 +26,10 @@ NewContact = tuple[str, str | None, int]  # phone, name, staff id
 
 # COPY text format: backslash, tab, newline and carriage return escaped; NUL cannot be stored.
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", "\x00": None})
-_CONTACT_COPY = ("COPY contact_records (phone, name, status, whatsapp_status, assigned_to, upload_id, "
-                 "created_at, updated_at) FROM STDIN")
+_CONTACT_COPY = (
+    "COPY contact_records (phone, name, status, whatsapp_status, assigned_to, upload_id, "
+    "created_at, updated_at) FROM STDIN"
+)
 _ERROR_COPY = "COPY contact_upload_errors (upload_id, row, phone, name, reason) FROM STDIN"
 
 
@@ -35,8 +38,9 @@ class ContactWriter(Protocol):
 
     def __enter__(self) -> Self: ...
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> Literal[False]: ...
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> Literal[False]: ...
 
     def lookup(self, phones: list[str]) -> Future[set[str]]: ...
 
@@ -64,8 +68,9 @@ class InsertWriter:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> Literal[False]:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> Literal[False]:
         return False
 
     def lookup(self, phones: list[str]) -> Future[set[str]]:
@@ -81,17 +86,38 @@ class InsertWriter:
 
     def add_contacts(self, contacts: list[NewContact]) -> None:
         if contacts:
-            self.session.execute(insert(ContactRecord), [
-                {"phone": phone, "name": name, "status": PENDING, "whatsapp_status": "unknown",
-                 "assigned_to": staff_id, "upload_id": self.upload_id, "created_at": self.now,
-                 "updated_at": self.now}
-                for phone, name, staff_id in contacts])
+            self.session.execute(
+                insert(ContactRecord),
+                [
+                    {
+                        "phone": phone,
+                        "name": name,
+                        "status": PENDING,
+                        "whatsapp_status": "unknown",
+                        "assigned_to": staff_id,
+                        "upload_id": self.upload_id,
+                        "created_at": self.now,
+                        "updated_at": self.now,
+                    }
+                    for phone, name, staff_id in contacts
+                ],
+            )
 
     def add_rejected(self, rows: list[ParsedRow]) -> None:
         if rows:
-            self.session.execute(insert(ContactUploadError), [
-                {"upload_id": self.upload_id, "row": row.row_number, "phone": row.raw_phone[:KEEP_CHARS],
-                 "name": row.name[:KEEP_CHARS] if row.name else None, "reason": row.reason} for row in rows])
+            self.session.execute(
+                insert(ContactUploadError),
+                [
+                    {
+                        "upload_id": self.upload_id,
+                        "row": row.row_number,
+                        "phone": row.raw_phone[:KEEP_CHARS],
+                        "name": row.name[:KEEP_CHARS] if row.name else None,
+                        "reason": row.reason,
+                    }
+                    for row in rows
+                ],
+            )
 
 
 class CopyWriter:
@@ -114,6 +140,7 @@ class CopyWriter:
 
     def __enter__(self) -> Self:
         from psycopg.copy import QueuedLibpqWriter
+
         dbapi: Any = self.session.connection().connection.driver_connection
         self.cursor = dbapi.cursor()
         self.copy_cm = self.cursor.copy(_CONTACT_COPY, writer=QueuedLibpqWriter(self.cursor))
@@ -127,8 +154,9 @@ class CopyWriter:
         self.lookups = ThreadPoolExecutor(max_workers=1, thread_name_prefix="contact-lookup")
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> Literal[False]:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> Literal[False]:
         try:
             self._close_lookups()
         finally:
@@ -163,19 +191,24 @@ class CopyWriter:
         if not phones:
             return set()
         # E.164 needs no quoting inside an array literal, which is far cheaper to send than a list.
-        self.lookup_cursor.execute("SELECT phone FROM contact_records WHERE phone = ANY(%s::varchar[])",
-                                   ("{" + ",".join(phones) + "}",))
+        self.lookup_cursor.execute(
+            "SELECT phone FROM contact_records WHERE phone = ANY(%s::varchar[])", ("{" + ",".join(phones) + "}",)
+        )
         return {phone for (phone,) in self.lookup_cursor}
 
     def add_contacts(self, contacts: list[NewContact]) -> None:
         if contacts:
             prefix, suffix = self.prefix, self.suffix
-            self.copy.write("".join(
-                f"{phone}\t{_copy_text(name)}{prefix}{staff_id}{suffix}" for phone, name, staff_id in contacts))
+            self.copy.write(
+                "".join(f"{phone}\t{_copy_text(name)}{prefix}{staff_id}{suffix}" for phone, name, staff_id in contacts)
+            )
 
     def add_rejected(self, rows: list[ParsedRow]) -> None:
         upload_id = self.upload_id
-        self.rejected.write("".join(
-            f"{upload_id}\t{row.row_number}\t{_copy_text(row.raw_phone[:KEEP_CHARS])}\t"
-            f"{_copy_text(row.name[:KEEP_CHARS] if row.name else None)}\t{_copy_text(row.reason)}\n"
-            for row in rows))
+        self.rejected.write(
+            "".join(
+                f"{upload_id}\t{row.row_number}\t{_copy_text(row.raw_phone[:KEEP_CHARS])}\t"
+                f"{_copy_text(row.name[:KEEP_CHARS] if row.name else None)}\t{_copy_text(row.reason)}\n"
+                for row in rows
+            )
+        )

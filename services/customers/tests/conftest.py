@@ -3,13 +3,13 @@ import uuid
 import pika
 import pytest
 
-from shared.broker import declare_consumer_queues, queue_names
-from shared.consumer import ConsumerRunner
-from shared.testing import make_settings, truncate_all
-from shared.runtime import Runtime
 from services.customers.app import create_app
 from services.customers.consumers import HANDLERS
 from services.customers.models import Base, messaging
+from shared.broker import declare_consumer_queues, queue_names
+from shared.consumer import ConsumerRunner
+from shared.runtime import Runtime
+from shared.testing import make_settings, truncate_all
 
 
 @pytest.fixture(scope="session")
@@ -48,14 +48,27 @@ class Workers:
     def _declare(self):
         connection = pika.BlockingConnection(pika.URLParameters(self.settings.amqp_url))
         try:
-            declare_consumer_queues(connection.channel(), self.consumer, HANDLERS.keys(), self.settings.exchange,
-                                    self.settings.dead_letter_exchange, self.settings.delivery_limit)
+            declare_consumer_queues(
+                connection.channel(),
+                self.consumer,
+                HANDLERS.keys(),
+                self.settings.exchange,
+                self.settings.dead_letter_exchange,
+                self.settings.delivery_limit,
+            )
         finally:
             connection.close()
 
     def runner(self, handlers=HANDLERS) -> ConsumerRunner:
-        return ConsumerRunner(self.settings, self.runtime.session_factory, messaging, self.consumer, handlers,
-                              retry_base=0.01, retry_cap=0.05)
+        return ConsumerRunner(
+            self.settings,
+            self.runtime.session_factory,
+            messaging,
+            self.consumer,
+            handlers,
+            retry_base=0.01,
+            retry_cap=0.05,
+        )
 
     def delete_queues(self):
         connection = pika.BlockingConnection(pika.URLParameters(self.settings.amqp_url))

@@ -1,20 +1,25 @@
 """Customers' HTTP API against real PostgreSQL: lists, profiles, edits, purchases, the audit log."""
+
 import json
 import logging
 import re
 
 from sqlalchemy import select
 
-from shared.testing import auth_headers
 from services.customers.models import MEDICAL_FIELDS, AuditEntry, messaging
 from services.customers.tests.events import bill_event, item
+from shared.testing import auth_headers
 
 ADMIN = auth_headers("admin", 1)
 STAFF = auth_headers("staff", 7)
 OTHER_STAFF = auth_headers("staff", 8)
 
-MEDICAL = {"chronic_conditions": ["Zqdiabetes type 2", "Zqhypertension"], "allergies": ["Zqpenicillin"],
-           "primary_doctor": "Dr. Zqmehta", "special_notes": "Zqhard of hearing, call twice"}
+MEDICAL = {
+    "chronic_conditions": ["Zqdiabetes type 2", "Zqhypertension"],
+    "allergies": ["Zqpenicillin"],
+    "primary_doctor": "Dr. Zqmehta",
+    "special_notes": "Zqhard of hearing, call twice",
+}
 MEDICAL_VALUES = ["Zqdiabetes", "Zqhypertension", "Zqpenicillin", "Zqmehta", "Zqhard of hearing"]
 
 
@@ -36,8 +41,9 @@ def audit_rows(runtime) -> list[AuditEntry]:
 
 
 def test_create_read_and_by_phone(client, runtime):
-    created = create(client, email="asha@example.com", age=54, gender="female", address="12 MG Road",
-                     prefers_generic=True, **MEDICAL)
+    created = create(
+        client, email="asha@example.com", age=54, gender="female", address="12 MG Road", prefers_generic=True, **MEDICAL
+    )
     assert created["phone"] == "+919876543210" and created["total_visits"] == 0
     assert created["total_purchases"] == "0.00" and created["first_visit_date"] is None
     assert created["chronic_conditions"] == MEDICAL["chronic_conditions"]
@@ -96,15 +102,24 @@ def test_invalid_creates_are_422(client):
 
 def test_patch_changes_every_kind_of_field(client, runtime):
     created = create(client)
-    changes = {"name": "Asha R. Rao", "email": "asha@example.com", "age": 55, "gender": "female",
-               "address": "14 MG Road", "category": "generic_informed", "prefers_generic": True,
-               "generic_education_given": True, **MEDICAL}
+    changes = {
+        "name": "Asha R. Rao",
+        "email": "asha@example.com",
+        "age": 55,
+        "gender": "female",
+        "address": "14 MG Road",
+        "category": "generic_informed",
+        "prefers_generic": True,
+        "generic_education_given": True,
+        **MEDICAL,
+    }
     response = client.patch(f"/api/v1/customers/{created['id']}", json=changes, headers=OTHER_STAFF)
     assert response.status_code == 200, response.json
     for key, value in changes.items():
         assert response.json[key] == value, key
-    cleared = client.patch(f"/api/v1/customers/{created['id']}", json={"email": None, "allergies": [],
-                                                                       "special_notes": ""}, headers=STAFF).json
+    cleared = client.patch(
+        f"/api/v1/customers/{created['id']}", json={"email": None, "allergies": [], "special_notes": ""}, headers=STAFF
+    ).json
     assert (cleared["email"], cleared["allergies"], cleared["special_notes"]) == (None, [], None)
     moved = client.patch(f"/api/v1/customers/{created['id']}", json={"phone": "+91 91234 56789"}, headers=STAFF)
     assert moved.json["phone"] == "+919123456789"
@@ -162,8 +177,17 @@ def test_list_filters_searches_and_pages(client):
 
     everyone = listed("")
     assert everyone["total"] == 4 and everyone["page"] == 1 and everyone["per_page"] == 50
-    assert set(everyone["items"][0]) == {"id", "phone", "name", "category", "total_visits", "total_purchases",
-                                         "first_visit_date", "last_visit_date", "prefers_generic"}
+    assert set(everyone["items"][0]) == {
+        "id",
+        "phone",
+        "name",
+        "category",
+        "total_visits",
+        "total_purchases",
+        "first_visit_date",
+        "last_visit_date",
+        "prefers_generic",
+    }
     assert listed("category=all")["total"] == 4
     assert {c["name"] for c in listed("category=contact_sheet")["items"]} == {"Asha Menon", "100%_sure"}
     assert {c["name"] for c in listed("q=asha")["items"]} == {"Asha Rao", "Asha Menon"}
@@ -187,9 +211,17 @@ def test_purchases_newest_first_and_paged(client, workers):
     page = client.get(f"/api/v1/customers/{customer['id']}/purchases", headers=STAFF).json
     assert page["total"] == 3
     assert [p["medicine_name"] for p in page["items"]] == ["C", "B", "A"]
-    assert page["items"][2] == {"id": page["items"][2]["id"], "bill_id": 1, "purchase_date": "2026-01-10",
-                                "medicine_name": "A", "is_generic": False, "quantity": 1, "amount": "10.00",
-                                "duration_days": 30, "refill_due_date": "2026-02-04"}
+    assert page["items"][2] == {
+        "id": page["items"][2]["id"],
+        "bill_id": 1,
+        "purchase_date": "2026-01-10",
+        "medicine_name": "A",
+        "is_generic": False,
+        "quantity": 1,
+        "amount": "10.00",
+        "duration_days": 30,
+        "refill_due_date": "2026-02-04",
+    }
     assert page["items"][1]["refill_due_date"] == "2026-02-10"
     second = client.get(f"/api/v1/customers/{customer['id']}/purchases?per_page=2&page=2", headers=STAFF).json
     assert [p["medicine_name"] for p in second["items"]] == ["A"]
@@ -206,15 +238,20 @@ def test_every_read_and_change_is_audited_without_values(client, runtime):
     cid = created["id"]
     client.get(f"/api/v1/customers/{cid}", headers={**OTHER_STAFF, "X-Request-ID": "req-read"})
     client.get("/api/v1/customers/by-phone/9876543210", headers=ADMIN)
-    client.patch(f"/api/v1/customers/{cid}", json={"allergies": ["Zqsulfa"], "name": "Asha Rao",
-                                                   "age": 40}, headers=STAFF)
+    client.patch(
+        f"/api/v1/customers/{cid}", json={"allergies": ["Zqsulfa"], "name": "Asha Rao", "age": 40}, headers=STAFF
+    )
     client.get(f"/api/v1/customers/{cid}/purchases", headers=STAFF)
     client.get("/api/v1/customers", headers=STAFF)  # lists show no profile, so they are not audited
     client.get("/api/v1/customers/999999", headers=STAFF)
     rows = audit_rows(runtime)
     assert [(r.action, r.user_id, r.role, r.customer_id) for r in rows] == [
-        ("create", 7, "staff", cid), ("read", 8, "staff", cid), ("read", 1, "admin", cid),
-        ("update", 7, "staff", cid), ("read_purchases", 7, "staff", cid)]
+        ("create", 7, "staff", cid),
+        ("read", 8, "staff", cid),
+        ("read", 1, "admin", cid),
+        ("update", 7, "staff", cid),
+        ("read_purchases", 7, "staff", cid),
+    ]
     assert rows[0].request_id == "req-create" and rows[1].request_id == "req-read"
     assert rows[1].username == "staff8" and rows[0].at.tzinfo is not None
     assert rows[3].fields_changed == ["age", "allergies"]  # names of what changed, never the values
@@ -236,8 +273,17 @@ def test_admin_reads_the_audit_log_staff_cannot(client):
     everything = audit()
     assert everything["total"] == 4
     assert [e["action"] for e in everything["items"]] == ["read", "read", "create", "create"]  # newest first
-    assert set(everything["items"][0]) == {"id", "at", "user_id", "username", "role", "customer_id", "action",
-                                           "fields_changed", "request_id"}
+    assert set(everything["items"][0]) == {
+        "id",
+        "at",
+        "user_id",
+        "username",
+        "role",
+        "customer_id",
+        "action",
+        "fields_changed",
+        "request_id",
+    }
     assert everything["items"][0]["at"].endswith(("Z", "+00:00"))
     assert [e["action"] for e in audit(f"subject={first['id']}")["items"]] == ["read", "create"]
     assert audit("user=8")["total"] == 1 and audit("user=staff8")["total"] == 1
@@ -282,8 +328,11 @@ def test_medical_fields_never_reach_logs_or_events(client, runtime, workers, cap
     cid = created["id"]
     client.get(f"/api/v1/customers/{cid}", headers=STAFF)
     client.get("/api/v1/customers/by-phone/9876543210", headers=STAFF)
-    client.patch(f"/api/v1/customers/{cid}", json={"chronic_conditions": ["Zqhypertension", "Zqasthma"],
-                                                   "special_notes": "Zqhard of hearing, left ear"}, headers=STAFF)
+    client.patch(
+        f"/api/v1/customers/{cid}",
+        json={"chronic_conditions": ["Zqhypertension", "Zqasthma"], "special_notes": "Zqhard of hearing, left ear"},
+        headers=STAFF,
+    )
     client.patch(f"/api/v1/customers/{cid}", json={"allergies": "Zqpenicillin"}, headers=STAFF)  # a 422
     workers.runner().handle(bill_event(1))
     client.get(f"/api/v1/customers/{cid}/purchases", headers=STAFF)
@@ -291,7 +340,7 @@ def test_medical_fields_never_reach_logs_or_events(client, runtime, workers, cap
     logged = "\n".join(f"{r.getMessage()} {r.__dict__!r}" for r in caplog.records)
     payloads = _outbox_payloads(runtime)
     assert len(payloads) >= 4
-    for value in MEDICAL_VALUES + ["Zqasthma"]:
+    for value in [*MEDICAL_VALUES, "Zqasthma"]:
         assert value not in logged, value
         assert all(value not in payload for payload in payloads), value
     for payload in payloads:

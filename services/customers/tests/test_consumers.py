@@ -1,5 +1,6 @@
 """Customers' consumers against real PostgreSQL and RabbitMQ: profiles and purchases from bills,
 conversions in either order, duplicates, replicas, dead letters and their replay."""
+
 import datetime as dt
 import json
 import uuid
@@ -7,11 +8,11 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
+from services.customers.models import CountedBill, Customer, CustomerPurchase, messaging
+from services.customers.tests.events import BILLING, bill_data, bill_event, contact_event, item, publish
 from shared.envelope import to_json, validate_event
 from shared.relay import OutboxRelay
 from shared.testing import Probe, eventually, publish_raw, running
-from services.customers.models import CountedBill, Customer, CustomerPurchase, messaging
-from services.customers.tests.events import BILLING, bill_data, bill_event, contact_event, item, publish
 
 PHONE = "+919876543210"
 
@@ -23,8 +24,12 @@ def customer(runtime, phone=PHONE) -> Customer | None:
 
 def purchases(runtime, phone=PHONE) -> list[CustomerPurchase]:
     with runtime.session_factory() as session:
-        return session.scalars(select(CustomerPurchase).join(Customer, Customer.id == CustomerPurchase.customer_id)
-                               .where(Customer.phone == phone).order_by(CustomerPurchase.id)).all()
+        return session.scalars(
+            select(CustomerPurchase)
+            .join(Customer, Customer.id == CustomerPurchase.customer_id)
+            .where(Customer.phone == phone)
+            .order_by(CustomerPurchase.id)
+        ).all()
 
 
 def outbox_events(runtime, event_type=None) -> list[dict]:
@@ -45,12 +50,14 @@ def visits_reach(runtime, visits, phone=PHONE):
         found = customer(runtime, phone)
         assert found is not None and found.total_visits == visits, found and found.total_visits
         return found
+
     return eventually(check, timeout=20, message=f"{phone} with {visits} visits")
 
 
 def test_first_bill_creates_the_customer_and_its_purchases(workers, runtime, amqp_url):
-    event = bill_event(1, items=[item("Metformin 500", "120.50", 30, quantity=2),
-                                 item("Vitamin D", "80.00", None, is_generic=True)])
+    event = bill_event(
+        1, items=[item("Metformin 500", "120.50", 30, quantity=2), item("Vitamin D", "80.00", None, is_generic=True)]
+    )
     with running(workers.runner()):
         publish_raw(amqp_url, "bill.created", to_json(event), message_id=event["id"])
         created = visits_reach(runtime, 1)
@@ -58,10 +65,12 @@ def test_first_bill_creates_the_customer_and_its_purchases(workers, runtime, amq
     assert created.first_visit_date == created.last_visit_date == dt.date(2026, 2, 1)
     assert created.total_purchases == Decimal("200.50")
     bought = purchases(runtime)
-    assert [(p.medicine_name, p.quantity, p.amount, p.is_generic, p.duration_days, p.refill_due_date)
-            for p in bought] == [
+    assert [
+        (p.medicine_name, p.quantity, p.amount, p.is_generic, p.duration_days, p.refill_due_date) for p in bought
+    ] == [
         ("Metformin 500", 2, Decimal("120.50"), False, 30, dt.date(2026, 2, 26)),
-        ("Vitamin D", 1, Decimal("80.00"), True, None, None)]
+        ("Vitamin D", 1, Decimal("80.00"), True, None, None),
+    ]
     assert {p.bill_id for p in bought} == {"1"}
     upserted = outbox_events(runtime, "customer.upserted")
     recorded = outbox_events(runtime, "purchase.recorded")
@@ -70,9 +79,16 @@ def test_first_bill_creates_the_customer_and_its_purchases(workers, runtime, amq
         validate_event(event)
         assert event["source"] == "/services/customers"
     assert upserted[0]["data"] == {
-        "customer_id": created.id, "phone": PHONE, "name": "Asha Rao", "category": "regular_branded",
-        "first_visit_date": "2026-02-01", "last_visit_date": "2026-02-01", "total_visits": 1,
-        "total_purchases": "200.50", "contact_record_id": None}
+        "customer_id": created.id,
+        "phone": PHONE,
+        "name": "Asha Rao",
+        "category": "regular_branded",
+        "first_visit_date": "2026-02-01",
+        "last_visit_date": "2026-02-01",
+        "total_visits": 1,
+        "total_purchases": "200.50",
+        "contact_record_id": None,
+    }
     assert recorded[0]["data"]["bill_id"] == 1 and recorded[0]["data"]["purchase_id"] == bought[0].id
     assert recorded[0]["subject"] == f"customers/{created.id}/purchases/{bought[0].id}"
 
@@ -82,9 +98,13 @@ def test_later_bills_add_visits_and_totals(workers, runtime, amqp_url):
         publish(amqp_url, bill_event(1, bill_date="2026-02-10", items=[item(amount="100.00")], name=None))
         visits_reach(runtime, 1)
         # An earlier bill arriving late moves the first visit back (and brings its category).
-        publish(amqp_url, bill_event(2, bill_date="2026-01-05", items=[item(amount="50.25")], name="Asha",
-                                     category="first_time_prescription"),
-                bill_event(3, bill_date="2026-03-01", visited_no_purchase=True, category="generic_informed"))
+        publish(
+            amqp_url,
+            bill_event(
+                2, bill_date="2026-01-05", items=[item(amount="50.25")], name="Asha", category="first_time_prescription"
+            ),
+            bill_event(3, bill_date="2026-03-01", visited_no_purchase=True, category="generic_informed"),
+        )
         updated = visits_reach(runtime, 3)
     assert updated.total_purchases == Decimal("150.25")
     assert (updated.first_visit_date, updated.last_visit_date) == (dt.date(2026, 1, 5), dt.date(2026, 3, 1))
@@ -114,14 +134,21 @@ def _inbox_count(runtime) -> int:
 def test_a_bill_from_an_outside_point_of_sale_counts_the_same(workers, runtime, amqp_url):
     with running(workers.runner()):
         # The POS numbers its bills too: bill 1 there is not billing's bill 1.
-        publish(amqp_url, bill_event(1), bill_event(1, source="/integrations/pos-17", bill_date="2026-02-03"),
-                bill_event("POS-0007", source="/integrations/pos-17", bill_date="2026-02-04"),
-                bill_event("POS-0007", source="/integrations/pos-17", bill_date="2026-02-04"))
+        publish(
+            amqp_url,
+            bill_event(1),
+            bill_event(1, source="/integrations/pos-17", bill_date="2026-02-03"),
+            bill_event("POS-0007", source="/integrations/pos-17", bill_date="2026-02-04"),
+            bill_event("POS-0007", source="/integrations/pos-17", bill_date="2026-02-04"),
+        )
         found = visits_reach(runtime, 3)
         eventually(lambda: _inbox_count(runtime) == 4, message="all events handled")
     assert found.total_purchases == Decimal("300.00") and found.last_visit_date == dt.date(2026, 2, 4)
     assert sorted((p.source, p.bill_id) for p in purchases(runtime)) == [
-        ("/integrations/pos-17", "1"), ("/integrations/pos-17", "POS-0007"), ("/services/billing", "1")]
+        ("/integrations/pos-17", "1"),
+        ("/integrations/pos-17", "POS-0007"),
+        ("/services/billing", "1"),
+    ]
     assert outbox_events(runtime, "purchase.recorded")[-1]["data"]["bill_id"] == "POS-0007"
 
 
@@ -152,12 +179,29 @@ def test_conversion_before_the_bill_ends_the_same(workers, runtime, amqp_url):
 
 def test_refill_due_dates(workers, runtime):
     runner = workers.runner()
-    runner.handle(bill_event(1, bill_date="2026-02-01", items=[
-        item("A", duration_days=30), item("B", duration_days=6), item("C", duration_days=5),
-        item("D", duration_days=0), item("E", duration_days=None), item("F", duration_days=90)]))
+    runner.handle(
+        bill_event(
+            1,
+            bill_date="2026-02-01",
+            items=[
+                item("A", duration_days=30),
+                item("B", duration_days=6),
+                item("C", duration_days=5),
+                item("D", duration_days=0),
+                item("E", duration_days=None),
+                item("F", duration_days=90),
+            ],
+        )
+    )
     due = {p.medicine_name: p.refill_due_date for p in purchases(runtime)}
-    assert due == {"A": dt.date(2026, 2, 26), "B": dt.date(2026, 2, 2), "C": dt.date(2026, 2, 1),
-                   "D": dt.date(2026, 2, 1), "E": None, "F": dt.date(2026, 4, 27)}
+    assert due == {
+        "A": dt.date(2026, 2, 26),
+        "B": dt.date(2026, 2, 2),
+        "C": dt.date(2026, 2, 1),
+        "D": dt.date(2026, 2, 1),
+        "E": None,
+        "F": dt.date(2026, 4, 27),
+    }
 
 
 def test_handle_directly_dedupes_on_the_inbox(workers, runtime):
@@ -171,8 +215,14 @@ def test_handle_directly_dedupes_on_the_inbox(workers, runtime):
 def test_an_invalid_bill_is_dead_lettered_with_its_reason(workers, runtime, amqp_url):
     data = bill_data(1)
     del data["items"]
-    broken = {"specversion": "1.0", "id": str(uuid.uuid4()), "source": "/integrations/pos-17",
-              "type": "bill.created", "time": "2026-02-01T10:00:00Z", "data": data}
+    broken = {
+        "specversion": "1.0",
+        "id": str(uuid.uuid4()),
+        "source": "/integrations/pos-17",
+        "type": "bill.created",
+        "time": "2026-02-01T10:00:00Z",
+        "data": data,
+    }
     with running(workers.runner()):
         publish_raw(amqp_url, "bill.created", json.dumps(broken), message_id=broken["id"])
         publish(amqp_url, bill_event(2))  # others keep flowing
@@ -235,20 +285,35 @@ def test_three_replicas_and_duplicates_end_like_one_in_order_delivery(workers, r
     events = []
     for n in range(30):
         phone = phones[n % 3]
-        events.append(bill_event(n + 1, phone=phone, bill_date=f"2026-02-{n % 28 + 1:02d}",
-                                 items=[item(amount=f"{n + 1}.50"), item(amount="1.00", duration_days=None)]))
+        events.append(
+            bill_event(
+                n + 1,
+                phone=phone,
+                bill_date=f"2026-02-{n % 28 + 1:02d}",
+                items=[item(amount=f"{n + 1}.50"), item(amount="1.00", duration_days=None)],
+            )
+        )
     conversions = [contact_event(100 + i, phone=phone) for i, phone in enumerate(phones)]
     deliveries = []
     for n, event in enumerate(events + conversions):
         deliveries += [event] * (2 + n % 2)  # each delivered 2-3 times
-    deliveries += [bill_event(n + 1, phone=phones[n % 3], bill_date=f"2026-02-{n % 28 + 1:02d}",
-                              items=[item(amount=f"{n + 1}.50"), item(amount="1.00", duration_days=None)])
-                   for n in range(0, 30, 4)]  # some bills republished under new event ids
+    deliveries += [
+        bill_event(
+            n + 1,
+            phone=phones[n % 3],
+            bill_date=f"2026-02-{n % 28 + 1:02d}",
+            items=[item(amount=f"{n + 1}.50"), item(amount="1.00", duration_days=None)],
+        )
+        for n in range(0, 30, 4)
+    ]  # some bills republished under new event ids
     deliveries.reverse()  # and the conversions first
     with running(workers.runner(), workers.runner(), workers.runner()):
         publish(amqp_url, *deliveries)
-        eventually(lambda: _inbox_count(runtime) == len(events) + len(conversions) + 8, timeout=30,
-                   message="every distinct event handled")
+        eventually(
+            lambda: _inbox_count(runtime) == len(events) + len(conversions) + 8,
+            timeout=30,
+            message="every distinct event handled",
+        )
     for i, phone in enumerate(phones):
         mine = [e["data"] for e in events if e["data"]["customer_phone"] == phone]
         found = customer(runtime, phone)
@@ -268,14 +333,15 @@ def test_name_and_category_follow_the_earliest_bill_in_any_delivery_order(runtim
     """Bills with different names and categories (two on the same day) end in the same profile
     whatever order they are handled in; a staff edit of the name is never overwritten by bills."""
     import itertools
-    from shared.db import unit_of_work
+
     from services.customers import domain
+    from shared.db import unit_of_work
     from shared.events import BillCreated
 
     bills = [
-        dict(bill_id=31, bill_date="2026-03-05", name="Asha R.", category="regular_branded"),
-        dict(bill_id=32, bill_date="2026-03-01", name="Asha Rao", category="first_time_prescription"),
-        dict(bill_id=30, bill_date="2026-03-01", name="A. Rao", category="generic_informed"),
+        {"bill_id": 31, "bill_date": "2026-03-05", "name": "Asha R.", "category": "regular_branded"},
+        {"bill_id": 32, "bill_date": "2026-03-01", "name": "Asha Rao", "category": "first_time_prescription"},
+        {"bill_id": 30, "bill_date": "2026-03-01", "name": "A. Rao", "category": "generic_informed"},
     ]
     results = set()
     for n, order in enumerate(itertools.permutations(bills)):
@@ -283,19 +349,34 @@ def test_name_and_category_follow_the_earliest_bill_in_any_delivery_order(runtim
         for bill in order:
             with unit_of_work(runtime.session_factory) as session:
                 # Bill ids are unique per source: each permutation gets its own (same relative order).
-                domain.record_bill(session, BILLING, BillCreated.load(
-                    bill_data(phone=phone, **{**bill, "bill_id": n * 100 + bill["bill_id"]})))
+                domain.record_bill(
+                    session,
+                    BILLING,
+                    BillCreated.load(bill_data(phone=phone, **{**bill, "bill_id": n * 100 + bill["bill_id"]})),
+                )
         profile = customer(runtime, phone)
-        results.add((profile.name, profile.category, profile.first_visit_date.isoformat(),
-                     profile.last_visit_date.isoformat(), profile.total_visits))
+        results.add(
+            (
+                profile.name,
+                profile.category,
+                profile.first_visit_date.isoformat(),
+                profile.last_visit_date.isoformat(),
+                profile.total_visits,
+            )
+        )
     # Same day: bill …30 comes before bill …32 (lower id), so its name and category win.
     assert results == {("A. Rao", "generic_informed", "2026-03-01", "2026-03-05", 3)}
 
     from shared.auth import Principal
+
     with unit_of_work(runtime.session_factory) as session:
-        edited = domain.update_customer(session, customer(runtime, "+919876500000").id, {"name": "Asha Rao (Mrs)"},
-                                        Principal(1, "admin", "admin"))
+        edited = domain.update_customer(
+            session, customer(runtime, "+919876500000").id, {"name": "Asha Rao (Mrs)"}, Principal(1, "admin", "admin")
+        )
     with unit_of_work(runtime.session_factory) as session:
-        domain.record_bill(session, BILLING, BillCreated.load(
-            bill_data(phone="+919876500000", bill_id=29, bill_date="2026-02-01", name="Someone else")))
+        domain.record_bill(
+            session,
+            BILLING,
+            BillCreated.load(bill_data(phone="+919876500000", bill_id=29, bill_date="2026-02-01", name="Someone else")),
+        )
     assert customer(runtime, edited.phone).name == "Asha Rao (Mrs)"

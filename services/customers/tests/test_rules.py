@@ -1,10 +1,12 @@
 """Pure rules of the customers service: refill due dates and ids as they travel."""
+
 import datetime as dt
 
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
-from shared.db import escape_like
 from services.customers.domain import refill_due_date
+from shared.db import escape_like
 from shared.ids import wire_id
 
 

@@ -1,17 +1,18 @@
 """The embedded default: the migration and the consumers' upserts also work on SQLite."""
+
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
 
-from shared.consumer import ConsumerRunner
-from shared.migrations import upgrade
-from shared.testing import auth_headers, make_settings
-from shared.runtime import Runtime
 from services.customers.app import create_app
 from services.customers.consumers import HANDLERS
 from services.customers.models import Customer, CustomerPurchase, messaging
 from services.customers.tests.events import bill_event, contact_event, item
+from shared.consumer import ConsumerRunner
+from shared.migrations import upgrade
+from shared.runtime import Runtime
+from shared.testing import auth_headers, make_settings
 
 
 @pytest.fixture

@@ -2,13 +2,13 @@ import datetime as dt
 
 import pytest
 
-from shared.broker import connect, declare_consumer_queues, queue_names
-from shared.consumer import ConsumerRunner
-from shared.testing import make_settings, running, truncate_all
-from shared.runtime import Runtime
 from services.reminders.app import create_app
 from services.reminders.consumers import HANDLERS
 from services.reminders.models import Base, messaging
+from shared.broker import connect, declare_consumer_queues, queue_names
+from shared.consumer import ConsumerRunner
+from shared.runtime import Runtime
+from shared.testing import make_settings, running, truncate_all
 
 
 class Clock:
@@ -42,7 +42,7 @@ def runtime(settings):
 @pytest.fixture
 def clock():
     # 20 Feb 2026, 12:00 in Kolkata.
-    return Clock(dt.datetime(2026, 2, 20, 6, 30, tzinfo=dt.timezone.utc))
+    return Clock(dt.datetime(2026, 2, 20, 6, 30, tzinfo=dt.UTC))
 
 
 @pytest.fixture
@@ -67,8 +67,14 @@ def _purge_queues(settings):
     connection = connect(settings.amqp_url, "reminders-tests")
     try:
         channel = connection.channel()
-        declare_consumer_queues(channel, "reminders", HANDLERS.keys(), settings.exchange,
-                                settings.dead_letter_exchange, settings.delivery_limit)
+        declare_consumer_queues(
+            channel,
+            "reminders",
+            HANDLERS.keys(),
+            settings.exchange,
+            settings.dead_letter_exchange,
+            settings.delivery_limit,
+        )
         for queue in queue_names("reminders"):
             channel.queue_purge(queue)
     finally:

@@ -1,4 +1,5 @@
 """Reminders' HTTP API on real PostgreSQL (and RabbitMQ for what it publishes)."""
+
 import datetime as dt
 import json
 from urllib.parse import parse_qs, urlsplit
@@ -6,12 +7,12 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import select
 
+from services.reminders import domain
+from services.reminders.models import messaging
 from shared.db import unit_of_work
 from shared.envelope import validate_event
 from shared.relay import OutboxRelay
 from shared.testing import Probe, auth_headers, running
-from services.reminders import domain
-from services.reminders.models import messaging
 
 STAFF = auth_headers("staff", 7)
 ADMIN = auth_headers("admin", 1)
@@ -22,22 +23,30 @@ TODAY = dt.date(2026, 2, 20)  # the clock fixture's date in Kolkata
 def seed(runtime, purchase_id, reminder_on: dt.date, medicine=None, customer_id=42, duration_days=30):
     """A purchase whose reminder falls on ``reminder_on``, as the consumer would record it."""
     with unit_of_work(runtime.session_factory) as session:
-        reminder = domain.record_purchase(session, domain.Purchase(
-            source="/services/customers", purchase_id=str(purchase_id), customer_id=str(customer_id),
-            medicine_name=medicine or f"Medicine {purchase_id}",
-            purchase_date=reminder_on - dt.timedelta(days=max(duration_days - 5, 0)), duration_days=duration_days))
+        reminder = domain.record_purchase(
+            session,
+            domain.Purchase(
+                source="/services/customers",
+                purchase_id=str(purchase_id),
+                customer_id=str(customer_id),
+                medicine_name=medicine or f"Medicine {purchase_id}",
+                purchase_date=reminder_on - dt.timedelta(days=max(duration_days - 5, 0)),
+                duration_days=duration_days,
+            ),
+        )
         return reminder.id
 
 
 def known_customer(runtime, customer_id=42, name="Asha Rao", phone="+919876543210"):
     with unit_of_work(runtime.session_factory) as session:
-        domain.upsert_customer(session, customer_id, name, phone, dt.datetime.now(dt.timezone.utc))
+        domain.upsert_customer(session, customer_id, name, phone, dt.datetime.now(dt.UTC))
 
 
 def published(runtime, event_type="refill_reminder.updated"):
     with runtime.session_factory() as session:
-        rows = session.execute(select(messaging.outbox).where(messaging.outbox.c.event_type == event_type)
-                               .order_by(messaging.outbox.c.id))
+        rows = session.execute(
+            select(messaging.outbox).where(messaging.outbox.c.event_type == event_type).order_by(messaging.outbox.c.id)
+        )
         return [json.loads(row.payload)["data"] for row in rows]
 
 
@@ -53,25 +62,54 @@ def test_reminder_lists_customer_medicine_and_days_until_due(client, runtime):
     page = listed(client)
     assert (page["total"], page["page"], page["per_page"]) == (1, 1, 50)
     item = page["items"][0]
-    assert {k: item[k] for k in ("id", "customer_id", "customer_name", "customer_phone", "medicine_name",
-                                 "purchase_id", "reminder_date", "days_until_due", "whatsapp_sent_at",
-                                 "call_made_at", "responded", "customer_response", "purchased_at", "status")} == {
-        "id": reminder_id, "customer_id": 42, "customer_name": "Asha Rao", "customer_phone": "+919876543210",
-        "medicine_name": "Metformin 500", "purchase_id": 1001, "reminder_date": "2026-02-26", "days_until_due": 6,
-        "whatsapp_sent_at": None, "call_made_at": None, "responded": False, "customer_response": None,
-        "purchased_at": None, "status": "open"}
+    assert {
+        k: item[k]
+        for k in (
+            "id",
+            "customer_id",
+            "customer_name",
+            "customer_phone",
+            "medicine_name",
+            "purchase_id",
+            "reminder_date",
+            "days_until_due",
+            "whatsapp_sent_at",
+            "call_made_at",
+            "responded",
+            "customer_response",
+            "purchased_at",
+            "status",
+        )
+    } == {
+        "id": reminder_id,
+        "customer_id": 42,
+        "customer_name": "Asha Rao",
+        "customer_phone": "+919876543210",
+        "medicine_name": "Metformin 500",
+        "purchase_id": 1001,
+        "reminder_date": "2026-02-26",
+        "days_until_due": 6,
+        "whatsapp_sent_at": None,
+        "call_made_at": None,
+        "responded": False,
+        "customer_response": None,
+        "purchased_at": None,
+        "status": "open",
+    }
     assert client.get(f"{URL}/{reminder_id}", headers=STAFF).json == item
 
 
-@pytest.mark.parametrize("days_ahead, expected", [
-    (0, ["overdue", "today"]),
-    (7, ["overdue", "today", "in5", "in7"]),
-    (14, ["overdue", "today", "in5", "in7", "in8", "in14"]),
-    (30, ["overdue", "today", "in5", "in7", "in8", "in14", "in20", "in30"]),
-])
+@pytest.mark.parametrize(
+    "days_ahead, expected",
+    [
+        (0, ["overdue", "today"]),
+        (7, ["overdue", "today", "in5", "in7"]),
+        (14, ["overdue", "today", "in5", "in7", "in8", "in14"]),
+        (30, ["overdue", "today", "in5", "in7", "in8", "in14", "in20", "in30"]),
+    ],
+)
 def test_days_ahead_windows_include_overdue_and_list_soonest_first(client, runtime, days_ahead, expected):
-    offsets = {"in30": 30, "in8": 8, "today": 0, "in31": 31, "in14": 14, "overdue": -10, "in7": 7, "in20": 20,
-               "in5": 5}
+    offsets = {"in30": 30, "in8": 8, "today": 0, "in31": 31, "in14": 14, "overdue": -10, "in7": 7, "in20": 20, "in5": 5}
     for n, (name, offset) in enumerate(offsets.items(), start=1):
         seed(runtime, n, TODAY + dt.timedelta(days=offset), medicine=name)
     items = listed(client, f"days_ahead={days_ahead}")["items"]
@@ -87,10 +125,10 @@ def test_other_days_ahead_and_statuses_are_422(client):
 
 
 def test_just_after_midnight_in_kolkata_a_reminder_dated_that_day_is_due_today(client, runtime, clock):
-    seed(runtime, 1001, dt.date(2026, 2, 26))           # 1 Feb + 30 days
-    clock.now = dt.datetime(2026, 2, 25, 18, 29, tzinfo=dt.timezone.utc)   # 23:59 IST on the 25th
+    seed(runtime, 1001, dt.date(2026, 2, 26))  # 1 Feb + 30 days
+    clock.now = dt.datetime(2026, 2, 25, 18, 29, tzinfo=dt.UTC)  # 23:59 IST on the 25th
     assert listed(client, "days_ahead=0")["items"] == []
-    clock.now = dt.datetime(2026, 2, 25, 18, 45, tzinfo=dt.timezone.utc)   # 00:15 IST on the 26th
+    clock.now = dt.datetime(2026, 2, 25, 18, 45, tzinfo=dt.UTC)  # 00:15 IST on the 26th
     [item] = listed(client, "days_ahead=0")["items"]
     assert item["reminder_date"] == "2026-02-26" and item["days_until_due"] == 0
 
@@ -104,6 +142,7 @@ def test_status_filter_defaults_to_still_due_and_responded_stays_due(client, run
 
     def ids(query):
         return [i["id"] for i in listed(client, query)["items"]]
+
     assert ids("days_ahead=7") == [open_id, responded_id]
     assert ids("status=open") == [open_id]
     assert ids("status=responded") == [responded_id]
@@ -123,7 +162,7 @@ def test_customer_filter_and_pages(client, runtime):
 def test_whatsapp_records_the_time_and_returns_a_wa_me_link(client, runtime, clock):
     reminder_id = seed(runtime, 1001, dt.date(2026, 2, 26), medicine="Metformin 500")
     response = client.post(f"{URL}/{reminder_id}/whatsapp", headers=STAFF)
-    assert response.status_code == 409 and "phone" in response.json["detail"]   # customer not known yet
+    assert response.status_code == 409 and "phone" in response.json["detail"]  # customer not known yet
     assert published(runtime) == []
     known_customer(runtime)
     response = client.post(f"{URL}/{reminder_id}/whatsapp", headers=STAFF)
@@ -136,34 +175,53 @@ def test_whatsapp_records_the_time_and_returns_a_wa_me_link(client, runtime, clo
     assert "Asha Rao" in text and "Metformin 500" in text
     assert client.get(f"{URL}/{reminder_id}", headers=STAFF).json["whatsapp_sent_at"] == body["whatsapp_sent_at"]
     [event] = published(runtime)
-    assert event == {"reminder_id": reminder_id, "status": "open", "whatsapp_sent_at": "2026-02-20T06:30:00Z",
-                     "call_made_at": None, "responded": False, "purchased_at": None, "by": 7}
+    assert event == {
+        "reminder_id": reminder_id,
+        "status": "open",
+        "whatsapp_sent_at": "2026-02-20T06:30:00Z",
+        "call_made_at": None,
+        "responded": False,
+        "purchased_at": None,
+        "by": 7,
+    }
 
 
 def test_call_and_response_record_what_staff_did(client, runtime, clock):
     reminder_id = seed(runtime, 1001, dt.date(2026, 2, 26))
-    call = client.post(f"{URL}/{reminder_id}/call", json={"notes": "asked to call back", "successful": False},
-                       headers=STAFF)
+    call = client.post(
+        f"{URL}/{reminder_id}/call", json={"notes": "asked to call back", "successful": False}, headers=STAFF
+    )
     assert call.status_code == 200, call.json
     assert call.json["call_made_at"] == "2026-02-20T06:30:00Z"
     assert (call.json["call_notes"], call.json["call_successful"]) == ("asked to call back", False)
     assert client.post(f"{URL}/{reminder_id}/call", json={}, headers=ADMIN).status_code == 200
     clock.now += dt.timedelta(hours=2)
-    answered = client.post(f"{URL}/{reminder_id}/response", json={"customer_response": "  Will visit Friday "},
-                           headers=STAFF)
+    answered = client.post(
+        f"{URL}/{reminder_id}/response", json={"customer_response": "  Will visit Friday "}, headers=STAFF
+    )
     assert answered.status_code == 200
     assert (answered.json["responded"], answered.json["customer_response"], answered.json["status"]) == (
-        True, "Will visit Friday", "responded")
+        True,
+        "Will visit Friday",
+        "responded",
+    )
     events = published(runtime)
     assert [(e["by"], e["status"], e["responded"]) for e in events] == [
-        (7, "open", False), (1, "open", False), (7, "responded", True)]
+        (7, "open", False),
+        (1, "open", False),
+        (7, "responded", True),
+    ]
     assert events[0]["call_made_at"] == "2026-02-20T06:30:00Z"
 
 
 def test_action_bodies_are_validated(client, runtime):
     reminder_id = seed(runtime, 1001, dt.date(2026, 2, 26))
-    for path, body in [("call", {"notes": "x", "status": "purchased"}), ("call", {"successful": "maybe"}),
-                       ("response", {}), ("response", {"customer_response": "   "})]:
+    for path, body in [
+        ("call", {"notes": "x", "status": "purchased"}),
+        ("call", {"successful": "maybe"}),
+        ("response", {}),
+        ("response", {"customer_response": "   "}),
+    ]:
         response = client.post(f"{URL}/{reminder_id}/{path}", json=body, headers=STAFF)
         assert response.status_code == 422, (path, body)
     assert published(runtime) == []
@@ -188,10 +246,16 @@ def test_purchased_closes_the_reminder_and_other_actions_are_then_409(client, ru
 
 def test_unknown_reminder_is_404(client):
     # 2147483648 and up do not fit the INTEGER id column: still a 404, never a database error (500).
-    for method, path in [("get", f"{URL}/999999"), ("post", f"{URL}/999999/purchased"),
-                         ("post", f"{URL}/999999/call"), ("get", f"{URL}/2147483648"),
-                         ("get", f"{URL}/99999999999999999999"), ("post", f"{URL}/99999999999/purchased"),
-                         ("post", f"{URL}/99999999999/whatsapp"), ("post", f"{URL}/99999999999/call")]:
+    for method, path in [
+        ("get", f"{URL}/999999"),
+        ("post", f"{URL}/999999/purchased"),
+        ("post", f"{URL}/999999/call"),
+        ("get", f"{URL}/2147483648"),
+        ("get", f"{URL}/99999999999999999999"),
+        ("post", f"{URL}/99999999999/purchased"),
+        ("post", f"{URL}/99999999999/whatsapp"),
+        ("post", f"{URL}/99999999999/call"),
+    ]:
         response = getattr(client, method)(path, json={} if method == "post" else None, headers=STAFF)
         assert response.status_code == 404 and response.mimetype == "application/problem+json"
 

@@ -1,28 +1,52 @@
 """Reminders' consumer on real PostgreSQL and RabbitMQ: purchases, customers, redelivery, reordering."""
+
 import datetime as dt
 import json
 
 from sqlalchemy import select
 
+from services.reminders.models import RefillReminder, ReminderCustomer, messaging
 from shared.envelope import make_event, to_json
 from shared.testing import eventually, publish_raw
-from services.reminders.models import RefillReminder, ReminderCustomer, messaging
 
 CUSTOMERS = "/services/customers"
 
 
-def purchase_event(purchase_id, medicine="Metformin 500", purchase_date="2026-02-01", duration_days=30,
-                   customer_id=42, source=CUSTOMERS, **kwargs):
-    data = {"purchase_id": purchase_id, "customer_id": customer_id, "bill_id": 7, "purchase_date": purchase_date,
-            "medicine_name": medicine, "is_generic": False, "quantity": 1, "amount": "120.50",
-            "duration_days": duration_days}
+def purchase_event(
+    purchase_id,
+    medicine="Metformin 500",
+    purchase_date="2026-02-01",
+    duration_days=30,
+    customer_id=42,
+    source=CUSTOMERS,
+    **kwargs,
+):
+    data = {
+        "purchase_id": purchase_id,
+        "customer_id": customer_id,
+        "bill_id": 7,
+        "purchase_date": purchase_date,
+        "medicine_name": medicine,
+        "is_generic": False,
+        "quantity": 1,
+        "amount": "120.50",
+        "duration_days": duration_days,
+    }
     return make_event("purchase.recorded", data, source=source, **kwargs)
 
 
 def customer_event(customer_id=42, name="Asha Rao", phone="+919876543210", **kwargs):
-    data = {"customer_id": customer_id, "phone": phone, "name": name, "category": "regular_branded",
-            "first_visit_date": "2026-02-01", "last_visit_date": "2026-02-01", "total_visits": 1,
-            "total_purchases": "120.50", "contact_record_id": None}
+    data = {
+        "customer_id": customer_id,
+        "phone": phone,
+        "name": name,
+        "category": "regular_branded",
+        "first_visit_date": "2026-02-01",
+        "last_visit_date": "2026-02-01",
+        "total_visits": 1,
+        "total_purchases": "120.50",
+        "contact_record_id": None,
+    }
     return make_event("customer.upserted", data, source=CUSTOMERS, **kwargs)
 
 
@@ -33,14 +57,14 @@ def publish(settings, *events):
 
 def reminders(runtime):
     with runtime.session_factory() as session:
-        return session.scalars(select(RefillReminder).order_by(RefillReminder.purchase_date,
-                                                               RefillReminder.id)).all()
+        return session.scalars(select(RefillReminder).order_by(RefillReminder.purchase_date, RefillReminder.id)).all()
 
 
 def outbox_events(runtime):
     with runtime.session_factory() as session:
-        return [json.loads(row.payload) for row in
-                session.execute(select(messaging.outbox).order_by(messaging.outbox.c.id))]
+        return [
+            json.loads(row.payload) for row in session.execute(select(messaging.outbox).order_by(messaging.outbox.c.id))
+        ]
 
 
 def applied(consumer, count):
@@ -55,8 +79,13 @@ def test_a_purchase_with_a_duration_makes_one_reminder_due_26_feb(consumer, sett
     assert reminder.medicine_key == "metformin 500" and reminder.duration_days == 30
     [created] = outbox_events(runtime)
     assert created["type"] == "refill_reminder.created" and created["source"] == "/services/reminders"
-    assert created["data"] == {"reminder_id": reminder.id, "customer_id": 42, "purchase_id": 1001,
-                               "medicine_name": "Metformin 500", "reminder_date": "2026-02-26"}
+    assert created["data"] == {
+        "reminder_id": reminder.id,
+        "customer_id": 42,
+        "purchase_id": 1001,
+        "medicine_name": "Metformin 500",
+        "reminder_date": "2026-02-26",
+    }
 
 
 def test_a_purchase_without_a_duration_makes_no_reminder(consumer, settings, runtime):
@@ -91,16 +120,23 @@ def test_next_purchase_of_the_same_medicine_closes_the_first_and_opens_the_next(
     assert first.status == "purchased" and first.closed_by_purchase_id == "1002" and first.purchased_at
     assert second.status == "open" and second.reminder_date == dt.date(2026, 3, 24)
     types = [(e["type"], e["data"]["reminder_id"]) for e in outbox_events(runtime)]
-    assert types == [("refill_reminder.created", first.id), ("refill_reminder.updated", first.id),
-                     ("refill_reminder.created", second.id)]
+    assert types == [
+        ("refill_reminder.created", first.id),
+        ("refill_reminder.updated", first.id),
+        ("refill_reminder.created", second.id),
+    ]
     closed = outbox_events(runtime)[1]["data"]
     assert closed["status"] == "purchased" and closed["by"] is None and closed["purchased_at"]
 
 
 def test_other_medicines_and_other_customers_stay_open(consumer, settings, runtime):
-    publish(settings, purchase_event(1001), purchase_event(1002, medicine="Metformin 1000"),
-            purchase_event(1003, customer_id=43),
-            purchase_event(1004, medicine="METFORMIN 500", purchase_date="2026-02-20"))
+    publish(
+        settings,
+        purchase_event(1001),
+        purchase_event(1002, medicine="Metformin 1000"),
+        purchase_event(1003, customer_id=43),
+        purchase_event(1004, medicine="METFORMIN 500", purchase_date="2026-02-20"),
+    )
     applied(consumer, 4)
     status = {r.purchase_id: r.status for r in reminders(runtime)}
     assert status == {"1001": "purchased", "1002": "open", "1003": "open", "1004": "open"}
@@ -114,26 +150,33 @@ def test_an_older_purchase_arriving_after_a_newer_one_is_filed_as_already_bought
     assert (older.purchase_id, older.status, older.closed_by_purchase_id) == ("1001", "purchased", "1002")
     assert (newer.purchase_id, newer.status, newer.purchased_at) == ("1002", "open", None)
     assert [(e["type"], e["data"].get("status")) for e in outbox_events(runtime)] == [
-        ("refill_reminder.created", None), ("refill_reminder.created", None),
-        ("refill_reminder.updated", "purchased")]
+        ("refill_reminder.created", None),
+        ("refill_reminder.created", None),
+        ("refill_reminder.updated", "purchased"),
+    ]
 
 
-def test_a_purchase_before_its_customer_gains_name_and_phone_when_the_customer_arrives(consumer, settings, runtime,
-                                                                                       client):
+def test_a_purchase_before_its_customer_gains_name_and_phone_when_the_customer_arrives(
+    consumer, settings, runtime, client
+):
     from shared.testing import auth_headers
+
     headers = auth_headers("staff", 7)
     publish(settings, purchase_event(1001))
     [reminder] = eventually(lambda: reminders(runtime))
     listed = client.get("/api/v1/reminders/refills", headers=headers).json["items"]
     assert listed[0]["customer_name"] is None and listed[0]["customer_phone"] is None
     publish(settings, customer_event())
-    fetched = eventually(lambda: (r := client.get(f"/api/v1/reminders/refills/{reminder.id}", headers=headers).json)
-                         ["customer_phone"] and r)
+    fetched = eventually(
+        lambda: (
+            (r := client.get(f"/api/v1/reminders/refills/{reminder.id}", headers=headers).json)["customer_phone"] and r
+        )
+    )
     assert fetched["customer_name"] == "Asha Rao" and fetched["customer_phone"] == "+919876543210"
 
 
 def test_an_older_customer_profile_arriving_late_does_not_overwrite_a_newer_one(consumer, settings, runtime):
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     publish(settings, customer_event(name="Asha R. Rao", phone="+919812345678", time=now))
     publish(settings, customer_event(name="Asha", time=now - dt.timedelta(minutes=5)))
     applied(consumer, 2)
@@ -149,5 +192,6 @@ def test_an_invalid_purchase_is_dead_lettered_not_stored(consumer, settings, run
     def archived():
         with runtime.session_factory() as session:
             return messaging.list_dead_letters(session)
+
     [dead] = eventually(archived, message="dead letter archived")
     assert "invalid event" in dead["reason"] and reminders(runtime) == []

@@ -1,14 +1,22 @@
 """Pure rules: the reminder date, days until due, the pharmacy's today, medicine matching, the cycle."""
+
 import datetime as dt
 from types import SimpleNamespace
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from flask import Flask
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
-from services.reminders.domain import (KnownPurchase, days_until_due, medicine_key, purchase_order,
-                                       refill_cycle, whatsapp_message)
+from services.reminders.domain import (
+    KnownPurchase,
+    days_until_due,
+    medicine_key,
+    purchase_order,
+    refill_cycle,
+    whatsapp_message,
+)
 from shared.ids import wire_id
 from shared.phones import whatsapp_link
 from shared.refills import refill_reminder_date as reminder_date
@@ -30,14 +38,17 @@ def test_seed_example_1_feb_plus_30_days_is_26_feb():
     assert reminder_date(D(2026, 2, 1), 30) == D(2026, 2, 26)
 
 
-@pytest.mark.parametrize("purchased, days, expected", [
-    (D(2026, 1, 31), 30, D(2026, 2, 25)),     # month boundary
-    (D(2026, 12, 20), 30, D(2027, 1, 14)),    # year boundary
-    (D(2028, 2, 27), 7, D(2028, 2, 29)),      # leap day exists in 2028
-    (D(2027, 2, 27), 7, D(2027, 3, 1)),       # ... and not in 2027
-    (D(2028, 2, 1), 34, D(2028, 3, 1)),       # through a leap February
-    (D(2026, 12, 31), 6, D(2027, 1, 1)),
-])
+@pytest.mark.parametrize(
+    "purchased, days, expected",
+    [
+        (D(2026, 1, 31), 30, D(2026, 2, 25)),  # month boundary
+        (D(2026, 12, 20), 30, D(2027, 1, 14)),  # year boundary
+        (D(2028, 2, 27), 7, D(2028, 2, 29)),  # leap day exists in 2028
+        (D(2027, 2, 27), 7, D(2027, 3, 1)),  # ... and not in 2027
+        (D(2028, 2, 1), 34, D(2028, 3, 1)),  # through a leap February
+        (D(2026, 12, 31), 6, D(2027, 1, 1)),
+    ],
+)
 def test_calendar_boundaries(purchased, days, expected):
     assert reminder_date(purchased, days) == expected
 
@@ -74,17 +85,16 @@ def test_days_until_due_is_zero_today_and_negative_when_overdue():
 
 def test_just_after_midnight_in_kolkata_is_already_the_next_day():
     # 18:45 UTC on 25 Feb is 00:15 IST on 26 Feb.
-    now = dt.datetime(2026, 2, 25, 18, 45, tzinfo=dt.timezone.utc)
+    now = dt.datetime(2026, 2, 25, 18, 45, tzinfo=dt.UTC)
     today = pharmacy_today("Asia/Kolkata", now)
     assert today == D(2026, 2, 26)
     assert days_until_due(reminder_date(D(2026, 2, 1), 30), today) == 0
     # A minute before midnight IST it is still the 25th, and UTC's date is the 25th either way.
-    assert pharmacy_today("Asia/Kolkata", dt.datetime(2026, 2, 25, 18, 29, tzinfo=dt.timezone.utc)) == D(2026, 2, 25)
+    assert pharmacy_today("Asia/Kolkata", dt.datetime(2026, 2, 25, 18, 29, tzinfo=dt.UTC)) == D(2026, 2, 25)
     assert pharmacy_today("UTC", now) == D(2026, 2, 25)
 
 
-@given(st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2100, 1, 1),
-                    timezones=st.just(dt.timezone.utc)))
+@given(st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2100, 1, 1), timezones=st.just(dt.UTC)))
 def test_kolkata_date_is_utc_date_shifted_by_five_and_a_half_hours(now):
     assert pharmacy_today("Asia/Kolkata", now) == (now + dt.timedelta(hours=5, minutes=30)).date()
 
@@ -127,14 +137,25 @@ def _apply_in_order(arrivals):
         decision = refill_cycle(known, order)
         for closed in decision.close:
             state[closed].update(purchased=True, closed_by=purchase_id)
-        state[purchase_id] = {"order": order, "purchased": decision.closed_by is not None,
-                              "closed_by": decision.closed_by}
+        state[purchase_id] = {
+            "order": order,
+            "purchased": decision.closed_by is not None,
+            "closed_by": decision.closed_by,
+        }
     return state
 
 
-@given(st.lists(st.tuples(st.dates(min_value=D(2025, 1, 1), max_value=D(2025, 3, 1)),
-                          st.integers(min_value=1, max_value=10_000)),
-                min_size=1, max_size=7, unique_by=lambda p: p[1]), st.randoms())
+@given(
+    st.lists(
+        st.tuples(
+            st.dates(min_value=D(2025, 1, 1), max_value=D(2025, 3, 1)), st.integers(min_value=1, max_value=10_000)
+        ),
+        min_size=1,
+        max_size=7,
+        unique_by=lambda p: p[1],
+    ),
+    st.randoms(),
+)
 def test_only_the_newest_purchase_stays_open_whatever_the_arrival_order(purchases, rnd):
     arrivals = [(purchase_order(date, str(pid)), str(pid)) for date, pid in purchases]
     shuffled = arrivals[:]

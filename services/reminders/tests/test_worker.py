@@ -1,9 +1,10 @@
 """The worker's entry point and subscriptions."""
+
 import pytest
 
-from shared.envelope import known_types
 from services.reminders import worker
 from services.reminders.consumers import HANDLERS
+from shared.envelope import known_types
 
 
 def test_reminders_consume_purchases_and_customers_only():

@@ -3,16 +3,16 @@ import datetime as dt
 import pika
 import pytest
 
-from shared.broker import declare_consumer_queues
-from shared.consumer import ConsumerRunner
-from shared.testing import make_settings, truncate_all
-from shared.runtime import Runtime
 from services.reporting.app import create_app
 from services.reporting.consumers import HANDLERS
 from services.reporting.models import Base, messaging
+from shared.broker import declare_consumer_queues
+from shared.consumer import ConsumerRunner
+from shared.runtime import Runtime
+from shared.testing import make_settings, truncate_all
 
 # 12:00 in Kolkata on 31 March 2026: "today" for every report in these tests.
-NOW = dt.datetime(2026, 3, 31, 6, 30, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 3, 31, 6, 30, tzinfo=dt.UTC)
 
 
 @pytest.fixture(scope="session")
@@ -55,8 +55,14 @@ def runner(settings, runtime):
     connection = pika.BlockingConnection(pika.URLParameters(settings.amqp_url))
     try:
         channel = connection.channel()
-        queue, _dlq = declare_consumer_queues(channel, "reporting", HANDLERS.keys(), settings.exchange,
-                                              settings.dead_letter_exchange, settings.delivery_limit)
+        queue, _dlq = declare_consumer_queues(
+            channel,
+            "reporting",
+            HANDLERS.keys(),
+            settings.exchange,
+            settings.dead_letter_exchange,
+            settings.delivery_limit,
+        )
         channel.queue_purge(queue)
     finally:
         connection.close()

@@ -1,10 +1,11 @@
 """Reporting against real PostgreSQL and RabbitMQ: events in, exact figures out, in any order."""
+
 import random
 
-from shared.envelope import to_json
-from shared.testing import auth_headers, eventually, publish_raw, running
 from services.reporting.consumers import HANDLERS
 from services.reporting.models import messaging
+from shared.envelope import to_json
+from shared.testing import auth_headers, eventually, publish_raw, running
 
 from . import scenario
 from .conftest import CountingRunner
@@ -50,6 +51,7 @@ def test_events_delivered_in_order_give_exact_figures(client, runner, runtime, a
             body = client.get("/api/v1/reports/conversion?window=all", headers=ADMIN).json
             assert body == scenario.EXPECTED[("conversion", "all")]
             return True
+
         eventually(conversion_complete, timeout=30, message="the conversion report")
         eventually(lambda: runner.deliveries == len(events), timeout=30)
     assert all_reports(client) == scenario.EXPECTED
@@ -61,7 +63,7 @@ def test_every_event_delivered_2_to_5_times_shuffled_gives_the_same_figures(clie
     rng = random.Random(SEED)
     deliveries = [event for event in events for _ in range(rng.randint(2, 5))]
     rng.shuffle(deliveries)
-    assert deliveries[:len(events)] != events
+    assert deliveries[: len(events)] != events
     deliver(runner, runtime, amqp_url, deliveries, len(events))
     assert all_reports(client) == scenario.EXPECTED
 
@@ -79,12 +81,24 @@ def test_facts_are_idempotent_even_when_an_event_is_resent_under_a_new_id(client
 
 def test_reports_start_at_zero(client):
     assert client.get("/api/v1/reports/conversion", headers=STAFF).json == {
-        "window": "all", "from": None, "to": "2026-03-31", "total_contacts": 0, "contacted": 0, "converted": 0,
-        "conversion_rate": 0, "total_conversion_value": "0.00", "average_conversion_value": "0.00"}
+        "window": "all",
+        "from": None,
+        "to": "2026-03-31",
+        "total_contacts": 0,
+        "contacted": 0,
+        "converted": 0,
+        "conversion_rate": 0,
+        "total_conversion_value": "0.00",
+        "average_conversion_value": "0.00",
+    }
     assert client.get("/api/v1/reports/staff?window=7d", headers=STAFF).json["items"] == []
     categories = client.get("/api/v1/reports/categories?window=30d", headers=STAFF).json["items"]
-    assert [c["category"] for c in categories] == ["contact_sheet", "first_time_prescription", "regular_branded",
-                                                   "generic_informed"]
+    assert [c["category"] for c in categories] == [
+        "contact_sheet",
+        "first_time_prescription",
+        "regular_branded",
+        "generic_informed",
+    ]
     assert all(c["customers"] == 0 and c["bills"] == 0 and c["sales"] == "0.00" for c in categories)
     assert client.get("/api/v1/reports/refills?window=90d", headers=STAFF).json["recovery_rate"] == 0
 
@@ -102,8 +116,12 @@ def test_every_route_needs_a_token(client):
     app = client.application
     public = {"healthz", "readyz", "static", "api-docs.openapi_json"}
     routes = [rule for rule in app.url_map.iter_rules() if rule.endpoint not in public]
-    assert {rule.rule for rule in routes} >= {"/api/v1/reports/conversion", "/api/v1/reports/staff",
-                                              "/api/v1/reports/categories", "/api/v1/reports/refills"}
+    assert {rule.rule for rule in routes} >= {
+        "/api/v1/reports/conversion",
+        "/api/v1/reports/staff",
+        "/api/v1/reports/categories",
+        "/api/v1/reports/refills",
+    }
     for rule in routes:
         path = rule.rule.replace("<", "").replace(">", "")
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
@@ -116,15 +134,17 @@ def test_every_route_needs_a_token(client):
 
 
 def test_three_competing_workers_reach_the_exact_figures(client, runner, settings, runtime, amqp_url):
-    workers = [runner] + [CountingRunner(settings, runtime.session_factory, messaging, "reporting", HANDLERS)
-                          for _ in range(2)]
+    workers = [runner] + [
+        CountingRunner(settings, runtime.session_factory, messaging, "reporting", HANDLERS) for _ in range(2)
+    ]
     events = scenario.events()
     rng = random.Random(SEED + 2)
     deliveries = [event for event in events for _ in range(rng.randint(2, 5))]
     rng.shuffle(deliveries)
     with running(*workers):
         publish(amqp_url, deliveries)
-        eventually(lambda: sum(w.deliveries for w in workers) == len(deliveries), timeout=30,
-                   message="every delivery handled")
+        eventually(
+            lambda: sum(w.deliveries for w in workers) == len(deliveries), timeout=30, message="every delivery handled"
+        )
     assert inbox_size(runtime) == len(events)
     assert all_reports(client) == scenario.EXPECTED

@@ -1,4 +1,5 @@
 """From rows to contacts: the fixture lists, headers, names, duplicates and invalid rows."""
+
 from __future__ import annotations
 
 import io
@@ -8,9 +9,20 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from services.contacts.importing import (DUPLICATE_IN_FILE, INVALID_PHONE, MISSING_PHONE, EmptyFile,
-                                         ImportCounts, MissingPhoneColumn, ParsedRow, RowOutcome,
-                                         dedupe_in_file, match_columns, parse_rows, read_contact_list)
+from services.contacts.importing import (
+    DUPLICATE_IN_FILE,
+    INVALID_PHONE,
+    MISSING_PHONE,
+    EmptyFile,
+    ImportCounts,
+    MissingPhoneColumn,
+    ParsedRow,
+    RowOutcome,
+    dedupe_in_file,
+    match_columns,
+    parse_rows,
+    read_contact_list,
+)
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "contact-lists"
 EXPECTED = json.loads((FIXTURES / "expected.json").read_text(encoding="utf-8"))
@@ -65,8 +77,22 @@ def test_counts_summarise_the_fixture():
 
 # --- headers ----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("phone_header", ["phone", "PHONE ", "Mobile", "mobile number", "  Mobile  Number",
-                                          "Phone Number", "phonenumber", "contact", "Contact Number", "WhatsApp"])
+
+@pytest.mark.parametrize(
+    "phone_header",
+    [
+        "phone",
+        "PHONE ",
+        "Mobile",
+        "mobile number",
+        "  Mobile  Number",
+        "Phone Number",
+        "phonenumber",
+        "contact",
+        "Contact Number",
+        "WhatsApp",
+    ],
+)
 def test_phone_headers_match_ignoring_case_and_spaces(phone_header):
     assert match_columns(["Notes", phone_header]).phone == 1
 
@@ -106,6 +132,7 @@ def test_a_header_without_data_imports_nothing():
 
 # --- rows -------------------------------------------------------------------------------
 
+
 def test_rows_are_numbered_as_the_spreadsheet_shows_them():
     rows = list(parse_rows([[], ["Name", "Phone"], ["Asha", "9876543210"], ["", ""], ["Ravi", "9876543211"]]))
     assert [(row.row_number, row.name) for row in rows] == [(3, "Asha"), (5, "Ravi")]
@@ -113,16 +140,24 @@ def test_rows_are_numbered_as_the_spreadsheet_shows_them():
 
 def test_short_rows_and_other_columns():
     rows = list(parse_rows([["phone", "name", "city"], ["9876543210"], ["", "", "Pune"]]))
-    assert rows == [ParsedRow(2, "9876543210", None, "+919876543210", None),
-                    ParsedRow(3, "", None, None, MISSING_PHONE)]
+    assert rows == [
+        ParsedRow(2, "9876543210", None, "+919876543210", None),
+        ParsedRow(3, "", None, None, MISSING_PHONE),
+    ]
 
 
 def test_names_are_nfc_and_trimmed_but_otherwise_kept():
-    rows = list(parse_rows([["phone", "name"],
-                            ["9876543210", "  Jose\u0301  Nu\u0301n\u0303ez\t"],
-                            ["9876543211", "-2+3"],
-                            ["9876543212", "   "],
-                            ["9876543213", 12345.0]]))
+    rows = list(
+        parse_rows(
+            [
+                ["phone", "name"],
+                ["9876543210", "  Jose\u0301  Nu\u0301n\u0303ez\t"],
+                ["9876543211", "-2+3"],
+                ["9876543212", "   "],
+                ["9876543213", 12345.0],
+            ]
+        )
+    )
     assert [row.name for row in rows] == ["José  Núñez", "-2+3", None, "12345"]
 
 
@@ -135,15 +170,24 @@ def test_number_cells_from_a_workbook(tmp_path):
     workbook.save(tmp_path / "numbers.xlsx")
     rows = list(read_contact_list(tmp_path / "numbers.xlsx", "numbers.xlsx"))
     assert [(row.raw_phone, row.phone) for row in rows] == [
-        ("9876543210", "+919876543210"), ("919876543211", "+919876543211"), ("9876543212.0", "+919876543212")]
+        ("9876543210", "+919876543210"),
+        ("919876543211", "+919876543211"),
+        ("9876543212.0", "+919876543212"),
+    ]
 
 
 def test_first_occurrence_wins_and_invalid_rows_are_not_duplicates():
-    parsed = [ParsedRow(2, "98765 43210", "A", "+919876543210", None),
-              ParsedRow(3, "x", "B", None, INVALID_PHONE),
-              ParsedRow(4, "x", "C", None, INVALID_PHONE),
-              ParsedRow(5, "+91 98765 43210", "D", "+919876543210", None),
-              ParsedRow(6, "9876543211", "E", "+919876543211", None)]
+    parsed = [
+        ParsedRow(2, "98765 43210", "A", "+919876543210", None),
+        ParsedRow(3, "x", "B", None, INVALID_PHONE),
+        ParsedRow(4, "x", "C", None, INVALID_PHONE),
+        ParsedRow(5, "+91 98765 43210", "D", "+919876543210", None),
+        ParsedRow(6, "9876543211", "E", "+919876543211", None),
+    ]
     assert [(row.row_number, row.outcome) for row in dedupe_in_file(parsed)] == [
-        (2, RowOutcome.IMPORTED), (3, RowOutcome.INVALID), (4, RowOutcome.INVALID),
-        (5, RowOutcome.DUPLICATE_IN_FILE), (6, RowOutcome.IMPORTED)]
+        (2, RowOutcome.IMPORTED),
+        (3, RowOutcome.INVALID),
+        (4, RowOutcome.INVALID),
+        (5, RowOutcome.DUPLICATE_IN_FILE),
+        (6, RowOutcome.IMPORTED),
+    ]

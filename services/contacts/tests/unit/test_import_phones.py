@@ -1,4 +1,5 @@
 """Phone normalization: libphonenumber's verdict on every input, fast for Indian numbers."""
+
 from __future__ import annotations
 
 import random
@@ -9,10 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.contacts.importing.phones import (_UNDECIDED, _indian_fast_path, normalize_phone,
-                                                phone_text)
-from services.contacts.importing.prefix_analysis import (UnsupportedPattern,
-                                                         settling_prefix_length)
+from services.contacts.importing.phones import _UNDECIDED, _indian_fast_path, normalize_phone, phone_text
+from services.contacts.importing.prefix_analysis import UnsupportedPattern, settling_prefix_length
 
 CSV_FIXTURE = Path(__file__).parent.parent / "fixtures" / "contact-lists" / "contacts.csv"
 
@@ -37,19 +36,22 @@ def test_the_fast_path_is_enabled_for_india():
     assert _indian_fast_path() is not None
 
 
-@pytest.mark.parametrize("written, e164", [
-    ("9876543210", "+919876543210"),
-    ("98765 43210", "+919876543210"),
-    ("+91 98765-43210", "+919876543210"),
-    ("+91-9876543210", "+919876543210"),
-    ("91 98765 43210", "+919876543210"),
-    ("919876543210", "+919876543210"),
-    ("09876543210", "+919876543210"),
-    ("(987) 654 3210", "+919876543210"),
-    ("987-654-3210", "+919876543210"),
-    (" 9876543210 ", "+919876543210"),
-    ("(+91) 98765.43210", "+919876543210"),
-])
+@pytest.mark.parametrize(
+    "written, e164",
+    [
+        ("9876543210", "+919876543210"),
+        ("98765 43210", "+919876543210"),
+        ("+91 98765-43210", "+919876543210"),
+        ("+91-9876543210", "+919876543210"),
+        ("91 98765 43210", "+919876543210"),
+        ("919876543210", "+919876543210"),
+        ("09876543210", "+919876543210"),
+        ("(987) 654 3210", "+919876543210"),
+        ("987-654-3210", "+919876543210"),
+        (" 9876543210 ", "+919876543210"),
+        ("(+91) 98765.43210", "+919876543210"),
+    ],
+)
 def test_common_indian_shapes_are_decided_by_the_fast_path(written, e164):
     assert _indian_fast_path().e164(written) == e164
     assert libphonenumber_e164(written) == e164
@@ -142,8 +144,7 @@ def test_fast_path_gives_libphonenumbers_verdict_on_every_input(text):
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.one_of(st.integers(min_value=0, max_value=10**13),
-                 st.integers(min_value=0, max_value=10**13).map(float)))
+@given(st.one_of(st.integers(min_value=0, max_value=10**13), st.integers(min_value=0, max_value=10**13).map(float)))
 def test_number_cells_get_the_verdict_of_their_digits(number):
     assert normalize_phone(number) == libphonenumber_e164(str(int(number)))
 

@@ -1,4 +1,5 @@
 """Reading uploaded files: what they are, whether they are safe, and their rows."""
+
 from __future__ import annotations
 
 import codecs
@@ -9,8 +10,15 @@ import openpyxl
 import pytest
 import xlwt
 
-from services.contacts.importing import (EmptyFile, FileKind, MalformedFile, UnsafeFile,
-                                         UnsupportedFileType, XlsxLimits, read_rows)
+from services.contacts.importing import (
+    EmptyFile,
+    FileKind,
+    MalformedFile,
+    UnsafeFile,
+    UnsupportedFileType,
+    XlsxLimits,
+    read_rows,
+)
 from services.contacts.importing.readers import detect_kind
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
@@ -56,6 +64,7 @@ def rows_of(data: bytes, filename: str | None, **kwargs) -> list[list]:
 
 # --- what a file is ---------------------------------------------------------------------
 
+
 def test_kinds_come_from_the_first_bytes():
     assert detect_kind(b"PK\x03\x04rest") is FileKind.XLSX
     assert detect_kind(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1rest") is FileKind.XLS
@@ -64,13 +73,16 @@ def test_kinds_come_from_the_first_bytes():
     assert detect_kind(b"%PDF-1.7\n") is None
 
 
-@pytest.mark.parametrize("data, filename", [
-    (PNG, "contacts.csv"),
-    (b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n", "contacts.csv"),
-    (b"phone,name\n9876543210,Asha\n", "contacts.xlsx"),
-    (b"phone,name\n9876543210,Asha\n", "contacts.xls"),
-    (b"\x00\x01\x02\x03binary\x00\x00" * 20, "contacts.csv"),
-])
+@pytest.mark.parametrize(
+    "data, filename",
+    [
+        (PNG, "contacts.csv"),
+        (b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n", "contacts.csv"),
+        (b"phone,name\n9876543210,Asha\n", "contacts.xlsx"),
+        (b"phone,name\n9876543210,Asha\n", "contacts.xls"),
+        (b"\x00\x01\x02\x03binary\x00\x00" * 20, "contacts.csv"),
+    ],
+)
 def test_content_that_is_not_what_the_name_says_is_refused(data, filename):
     with pytest.raises(UnsupportedFileType) as refused:
         rows_of(data, filename)
@@ -78,7 +90,7 @@ def test_content_that_is_not_what_the_name_says_is_refused(data, filename):
 
 
 def test_a_workbook_named_csv_is_refused():
-    with pytest.raises(UnsupportedFileType, match="named .csv but its content is XLSX"):
+    with pytest.raises(UnsupportedFileType, match=r"named \.csv but its content is XLSX"):
         rows_of(xlsx_bytes([["phone"], ["9876543210"]]), "contacts.csv")
 
 
@@ -102,7 +114,7 @@ def test_a_damaged_workbook_is_refused():
 
 
 def test_other_extensions_are_refused():
-    with pytest.raises(UnsupportedFileType, match="only .csv, .xlsx and .xls"):
+    with pytest.raises(UnsupportedFileType, match=r"only \.csv, \.xlsx and \.xls"):
         rows_of(b"phone\n9876543210\n", "contacts.txt")
 
 
@@ -119,6 +131,7 @@ def test_an_empty_file_is_refused(filename):
 
 
 # --- XLSX safety --------------------------------------------------------------------------
+
 
 def test_a_zip_bomb_part_is_refused_by_its_compression_ratio():
     bomb = rewrite_zip(xlsx_bytes([["phone"]]), {"xl/worksheets/sheet1.xml": b"<a>" + b" " * (8 << 20) + b"</a>"})
@@ -139,10 +152,12 @@ def test_an_archive_with_too_many_entries_is_refused():
         rows_of(crowded, "contacts.xlsx")
 
 
-BILLION_LAUGHS = (b'<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol">'
-                  b'<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>'
-                  b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" '
-                  b'uniqueCount="1"><si><t>&lol2;</t></si></sst>')
+BILLION_LAUGHS = (
+    b'<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol">'
+    b'<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>'
+    b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" '
+    b'uniqueCount="1"><si><t>&lol2;</t></si></sst>'
+)
 
 
 def test_xml_entity_declarations_are_refused():
@@ -171,18 +186,25 @@ def test_utf16_xml_is_refused():
 
 # --- CSV encodings and delimiters -------------------------------------------------------------
 
-@pytest.mark.parametrize("encoded", [
-    "Phone,Name\n98765 43210,Zoë Núñez\n".encode("utf-8"),
-    codecs.BOM_UTF8 + "Phone,Name\n98765 43210,Zoë Núñez\n".encode("utf-8"),
-    "Phone,Name\n98765 43210,Zoë Núñez\n".encode("cp1252"),
-    "Phone,Name\r\n98765 43210,Zoë Núñez\r\n".encode("utf-16"),
-])
+
+@pytest.mark.parametrize(
+    "encoded",
+    [
+        "Phone,Name\n98765 43210,Zoë Núñez\n".encode(),
+        codecs.BOM_UTF8 + "Phone,Name\n98765 43210,Zoë Núñez\n".encode(),
+        "Phone,Name\n98765 43210,Zoë Núñez\n".encode("cp1252"),
+        "Phone,Name\r\n98765 43210,Zoë Núñez\r\n".encode("utf-16"),
+    ],
+)
 def test_csv_encodings_are_recognised(encoded):
     assert rows_of(encoded, "contacts.csv") == [["Phone", "Name"], ["98765 43210", "Zoë Núñez"]]
 
 
 def test_cp1252_only_characters_are_decoded():
-    assert rows_of("phone,name\n9876543210,€ Ravi – “RK”\n".encode("cp1252"), "c.csv")[1] == ["9876543210", "€ Ravi – “RK”"]
+    assert rows_of("phone,name\n9876543210,€ Ravi – “RK”\n".encode("cp1252"), "c.csv")[1] == [
+        "9876543210",
+        "€ Ravi – “RK”",
+    ]
 
 
 def test_bytes_undefined_in_cp1252_fall_back_to_latin1():
@@ -231,7 +253,7 @@ def test_a_non_seekable_stream_is_read():
 
         def readinto(self, buffer):
             chunk = self._data.read(len(buffer))
-            buffer[:len(chunk)] = chunk
+            buffer[: len(chunk)] = chunk
             return len(chunk)
 
     assert list(read_rows(Pipe(b"phone\n9876543210\n"), "c.csv")) == [["phone"], ["9876543210"]]
@@ -247,6 +269,7 @@ def test_the_callers_stream_stays_open_and_a_path_is_closed(tmp_path):
 
 
 # --- spreadsheet cells -------------------------------------------------------------------
+
 
 def test_xlsx_number_cells_come_back_as_floats():
     rows = rows_of(xlsx_bytes([["phone", "name"], [9876543210, 12345], [919876543210.0, "Asha"]]), "c.xlsx")

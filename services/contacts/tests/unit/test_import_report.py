@@ -1,4 +1,5 @@
 """The rejected-rows report: what a person opening it in a spreadsheet sees, and nothing runs."""
+
 from __future__ import annotations
 
 import codecs
@@ -8,9 +9,15 @@ import io
 import openpyxl
 import pytest
 
-from services.contacts.importing import (DUPLICATE_IN_FILE, INVALID_PHONE, MISSING_PHONE, ParsedRow,
-                                         neutralize_for_export, write_error_report_csv,
-                                         write_error_report_xlsx)
+from services.contacts.importing import (
+    DUPLICATE_IN_FILE,
+    INVALID_PHONE,
+    MISSING_PHONE,
+    ParsedRow,
+    neutralize_for_export,
+    write_error_report_csv,
+    write_error_report_xlsx,
+)
 
 REJECTED = [
     ParsedRow(4, "98765432", '=HYPERLINK("http://example.invalid","click")', None, INVALID_PHONE),
@@ -31,10 +38,22 @@ EXPECTED = [
 ]
 
 
-@pytest.mark.parametrize("value, exported", [
-    ("=1+2", "'=1+2"), ("+91 98765 43210", "'+91 98765 43210"), ("-2+3", "'-2+3"), ("@SUM(A1)", "'@SUM(A1)"),
-    ("\t=1", "'\t=1"), ("\r=1", "'\r=1"), ("Asha", "Asha"), ("", ""), (" =1", " =1"), (12, 12), (None, None),
-])
+@pytest.mark.parametrize(
+    "value, exported",
+    [
+        ("=1+2", "'=1+2"),
+        ("+91 98765 43210", "'+91 98765 43210"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\t=1", "'\t=1"),
+        ("\r=1", "'\r=1"),
+        ("Asha", "Asha"),
+        ("", ""),
+        (" =1", " =1"),
+        (12, 12),
+        (None, None),
+    ],
+)
 def test_neutralize_for_export(value, exported):
     assert neutralize_for_export(value) == exported
 

@@ -8,9 +8,7 @@ from shared.config import ConfigError, load_settings
 
 def test_the_background_threshold_comes_from_its_variable_or_defaults_to_2_mib():
     assert (
-        load_settings(
-            "contacts", environ={"JWT_SECRET": "s"}, cls=ContactsSettings
-        ).async_upload_bytes
+        load_settings("contacts", environ={"JWT_SECRET": "s"}, cls=ContactsSettings).async_upload_bytes
         == ASYNC_UPLOAD_BYTES
         == 2 * 1024 * 1024
     )
