@@ -1,5 +1,15 @@
 # One image for every Python process (gateway, APIs, relays, workers, migrations); the
 # command chooses the process, exactly as a Procfile line does.
+
+# The web UI is built in a Node stage (the exact packages of web/package-lock.json); only its
+# static files (web/dist) go into the final image, where the gateway serves them.
+FROM node:20-slim AS web
+WORKDIR /web
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY web/ ./
+RUN npm run build
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -20,6 +30,7 @@ COPY pyproject.toml gunicorn.conf.py Procfile ./
 COPY shared/ shared/
 COPY gateway/ gateway/
 COPY services/ services/
+COPY --from=web /web/dist web/dist
 RUN pip install --no-deps -e . \
     && useradd --system --uid 10001 --home-dir /app app \
     && mkdir -p /app/var && chown app /app/var

@@ -15,11 +15,15 @@ PYTEST_ARGS ?=
 export PATH := $(abspath $(BIN)):$(PATH)
 export PYTHONUNBUFFERED := 1
 
-.PHONY: help install lock env check-broker migrate run test test-fast bench clean
+.PHONY: help install lock env check-broker migrate run test test-fast bench clean lint typecheck test-unit
 
 help:
 	@echo "make run      install, check RabbitMQ, migrate every service, start every process (Ctrl-C stops)"
 	@echo "make test     install, run the whole test suite (needs PostgreSQL and RabbitMQ)"
+	@echo "make web     build the web UI into web/dist (needs Node.js >= 20; only when web/ changed)"
+	@echo "make lint       ruff check and ruff format --check over the tree"
+	@echo "make typecheck  mypy as configured in pyproject.toml (shared/ strict, services/ and gateway/ default)"
+	@echo "make test-unit  the unit tests only (every */tests/unit/: pure rules, no server needed, seconds)"
 	@echo "make migrate  apply every service's migrations (databases from .env)"
 	@echo "make bench    run every benchmark in bench/"
 	@echo "make lock     re-resolve requirements/*.txt from pyproject.toml's ranges"
@@ -45,7 +49,7 @@ lock: install
 
 .env:
 	cp .env.example .env
-	@echo "created .env from .env.example (development defaults; edit JWT_SECRET and ADMIN_PASSWORD)"
+	@echo "created .env from .env.example (development defaults; edit ADMIN_PASSWORD)"
 
 env: .env
 
@@ -55,12 +59,27 @@ check-broker: install .env
 migrate: install .env
 	$(WITH_ENV) $(BIN)/python -m shared.migrations
 
-run: install .env check-broker migrate
-	exec $(WITH_ENV) $(BIN)/honcho start --env /dev/null -f Procfile
+# Development mode (unless the environment says otherwise): without JWT_*_KEY_FILE set,
+# scripts/dev_keys.py makes the development key pair under var/, which only development accepts.
+run: export APP_ENV ?= development
+run: install .env check-broker migrate web
+	exec $(WITH_ENV) $(BIN)/python scripts/dev_keys.py $(BIN)/honcho start --env /dev/null -f Procfile
 
-test: install
+test: install web-check
 	@scripts/ensure_chromium.sh
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy
+
+# Pure rules only: no PostgreSQL, no RabbitMQ.
+UNIT_TESTS = $(wildcard shared/tests/unit gateway/tests/unit services/*/tests/unit)
+test-unit: install
+	$(BIN)/python -m pytest -q $(UNIT_TESTS) $(PYTEST_ARGS)
 
 # The suite without the test that restarts the machine's RabbitMQ (it affects every vhost).
 test-fast: install
@@ -71,6 +90,37 @@ bench: install
 		echo "== $$script"; \
 		$(BIN)/python $$script || status=1; \
 	done; exit $$status
+
+# -- the web UI (web/: React + TypeScript + Vite; the gateway serves web/dist) -----------------
+.PHONY: web web-check check-node
+WEB_STAMP := web/node_modules/.installed-stamp
+WEB_BUILD := web/dist/index.html
+WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/vite.config.ts \
+	$(wildcard web/tsconfig*.json) web/package.json web/package-lock.json web/scripts/bundle-size.mjs
+
+check-node:
+	@command -v node >/dev/null 2>&1 && node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)' || { \
+		echo "The web UI needs Node.js >= 20 (found: $$(node --version 2>/dev/null || echo none))."; \
+		echo "Install it from https://nodejs.org/ or with nvm (nvm install 20), then run make again."; exit 1; }
+
+# npm ci again only when the lock changed (or node_modules is new).
+$(WEB_STAMP): web/package-lock.json web/package.json | check-node
+	cd web && npm ci --no-audit --no-fund
+	@touch $@
+
+# Rebuilt only when a source or the lock changed; prints the gzipped size of the JavaScript.
+$(WEB_BUILD): $(WEB_STAMP) $(WEB_SOURCES)
+	cd web && npm run build
+	@touch $@
+
+web: $(WEB_BUILD)
+
+# The API types come from the spec the services build now, so an API change that breaks a
+# screen fails tsc; then the component tests and the production build.
+web-check: install $(WEB_STAMP)
+	$(BIN)/python scripts/export_openapi.py
+	cd web && npm run gen-api && npx tsc -b --noEmit && npm test && npm run build
+	@touch $(WEB_BUILD)
 
 clean:
 	rm -rf var/*.db var/*.db-wal var/*.db-shm .pytest_cache

@@ -361,7 +361,7 @@ def seed_reporting(url: str, counts: dict, staff_ids: list[int], today: dt.date)
             FROM generate_series(0, %(days)s - 1) d, unnest(%(staff)s::text[]) s
         UNION ALL SELECT '{rules.CONVERTED}', {day}, s, greatest(1, %(per_day)s / 100), greatest(1, %(per_day)s / 100) * 1050.00
             FROM generate_series(0, %(days)s - 1) d, unnest(%(staff)s::text[]) s
-        UNION ALL SELECT '{rules.INTERACTIONS}', {day}, s, %(per_day)s * 5 / 100, 0
+        UNION ALL SELECT '{rules.INTERACTIONS_OF["call"]}', {day}, s, %(per_day)s * 5 / 100, 0
             FROM generate_series(0, %(days)s - 1) d, unnest(%(staff)s::text[]) s
         UNION ALL SELECT '{rules.NEW_CUSTOMERS}', {day}, c, 50, 0
             FROM generate_series(0, %(days)s - 1) d, unnest(%(categories)s::text[]) c

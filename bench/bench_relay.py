@@ -33,7 +33,7 @@ from shared.envelope import make_event, to_json
 from shared.messaging import PENDING, MessagingTables
 from shared.migrations import ensure_database
 from shared.relay import OutboxRelay
-from shared.testing import DEFAULT_AMQP, DEFAULT_PG, JWT_SECRET, VhostAdmin, _with_vhost
+from shared.testing import DEFAULT_AMQP, DEFAULT_PG, VhostAdmin, _with_vhost, session_key_files
 
 PURCHASE = {
     "purchase_id": 1,
@@ -96,7 +96,9 @@ def main() -> None:
                     for body in events
                 ],
             )
-        settings = Settings(service="bench", database_url=db_url, amqp_url=amqp_url, jwt_secret=JWT_SECRET)
+        settings = Settings(
+            service="bench", database_url=db_url, amqp_url=amqp_url, jwt_public_key_file=session_key_files()[1]
+        )
         sessions = make_session_factory(engine)
         relay = OutboxRelay(settings, sessions, tables)
         stop = threading.Event()

@@ -10,6 +10,7 @@ worker and replica counts the same ones.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,11 +19,12 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from shared.auth import Principal, issue_token
-from shared.config import Settings
+from shared.db import is_postgres
 from shared.errors import TooManyRequests, Unauthorized
 
 from .models import LoginFailure, User
 from .passwords import burn_verify_time, hash_password, needs_rehash, verify_password
+from .settings import GatewaySettings
 from .staff import normalize_username
 
 LOGIN_WINDOW = dt.timedelta(minutes=1)
@@ -60,38 +62,44 @@ def sign_in(
     username: str,
     password: str,
     client_ip: str,
-    settings: Settings,
+    settings: GatewaySettings,
     clock: Callable[[], dt.datetime],
 ) -> SignInResult:
-    """Check the failure limit and the password, then issue a token for the user.
+    """Check the failure limit and the password, then issue a token for the user (at its token version).
 
     Raises TooManySignInFailures (the limit is reached, whatever the password) or
-    InvalidCredentials (any bad credential). Commits ``session`` itself twice: before the slow
-    password check, so no transaction or connection waits on it, and after recording a
-    failure, so the failure counts although the caller's unit of work then rolls back.
+    InvalidCredentials (any bad credential). The attempt counts as a failure before the password
+    is checked (``count_sign_in_attempt``) and ``session`` is committed then, so no transaction
+    waits on the slow check and the failure stands although the caller's unit of work rolls back;
+    a right password clears the failures.
     """
     name = normalize_username(username)
-    check_login_rate(session, name, client_ip, clock())
+    count_sign_in_attempt(session, name, client_ip, clock())
     user = session.scalar(select(User).where(User.username == name))
     session.commit()
     if not password_matches(user, password) or user is None or not user.active:
-        record_login_failure(session, name, client_ip, clock())
-        session.commit()
-        raise InvalidCredentials()
+        raise InvalidCredentials()  # already counted
     session.execute(delete(LoginFailure).where(LoginFailure.username == name, LoginFailure.ip == client_ip))
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)  # today's parameters, now that the password is known
     token = issue_token(
-        Principal(user.id, user.username, user.role, user.name),
-        settings.jwt_secret,
+        Principal(user.id, user.username, user.role, user.name, token_version=user.token_version),
+        settings.signing_key(),
         settings.token_ttl_seconds,
         now=clock(),
     )
     return SignInResult(user=user, access_token=token, expires_in=settings.token_ttl_seconds)
 
 
-def check_login_rate(session: Session, username: str, ip: str, now: dt.datetime) -> None:
-    """Raise TooManySignInFailures after MAX_FAILURES failures in LOGIN_WINDOW."""
+def count_sign_in_attempt(session: Session, username: str, ip: str, now: dt.datetime) -> None:
+    """Count an attempt as a failure before its password is checked; raise TooManySignInFailures
+    instead when MAX_FAILURES failures in LOGIN_WINDOW already count.
+
+    Checking and counting under one lock per username and address (until the caller commits) keeps
+    the limit for parallel attempts: at most MAX_FAILURES of them get to try a password.
+    """
+    if is_postgres(session):  # SQLite's BEGIN IMMEDIATE already runs one writer at a time
+        session.execute(select(func.pg_advisory_xact_lock(_sign_in_lock(username, ip))))
     since = now - LOGIN_WINDOW
     count, oldest = session.execute(
         select(func.count(), func.min(LoginFailure.failed_at)).where(
@@ -101,13 +109,21 @@ def check_login_rate(session: Session, username: str, ip: str, now: dt.datetime)
         )
     ).one()
     if count >= MAX_FAILURES:
-        raise TooManySignInFailures(retry_after=max(1, math.ceil((oldest + LOGIN_WINDOW - now).total_seconds())))
-
-
-def record_login_failure(session: Session, username: str, ip: str, now: dt.datetime) -> None:
-    """Count one failure; failures older than the window no longer matter and are dropped."""
-    session.execute(delete(LoginFailure).where(LoginFailure.failed_at <= now - LOGIN_WINDOW))
+        # ``now`` was read before the lock: a parallel attempt may have stored a later failure, so the
+        # wait is capped at the window itself.
+        window = math.ceil(LOGIN_WINDOW.total_seconds())
+        raise TooManySignInFailures(
+            retry_after=min(window, max(1, math.ceil((oldest + LOGIN_WINDOW - now).total_seconds())))
+        )
+    session.execute(delete(LoginFailure).where(LoginFailure.failed_at <= since))  # no longer matter
     session.add(LoginFailure(username=username[:200], ip=ip[:64], failed_at=now))
+    session.flush()
+
+
+def _sign_in_lock(username: str, ip: str) -> int:
+    """The advisory lock key (a signed 64-bit integer) of one username and address."""
+    digest = hashlib.blake2b(f"{username}\0{ip}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 def password_matches(user: User | None, password: str) -> bool:

@@ -1,5 +1,10 @@
-"""One OpenAPI document for the whole system and a docs page rendered from it (no CDN, no script),
-and the event contract as AsyncAPI (``shared.asyncapi``) beside it.
+"""One OpenAPI document for the whole system, docs pages for it, and the event contract as AsyncAPI
+(``shared.asyncapi``) beside it.
+
+``/api/v1/docs`` is Swagger UI (vendored in ``gateway/swagger_ui/``, served from here: no CDN, no
+inline script), where a user signs in with "Authorize" and tries calls; ``/api/v1/docs/plain``
+is the same document as one static page without any script. Both, their assets and the
+documents are public: they share the endpoint ``docs.docs_page``.
 
 The gateway's own spec (flask-smorest) is merged with each service's ``/openapi.json``; only
 the paths the gateway routes to a service are taken from it. Component names that clash
@@ -12,11 +17,13 @@ import copy
 import html
 import threading
 import time
+from pathlib import Path
 
-from flask import Blueprint, Response, current_app
+from flask import Blueprint, Response, current_app, send_from_directory
 
 from shared.asyncapi import asyncapi_document
 from shared.web import current_settings
+from shared.web.openapi import DESCRIPTIONS, problem_content
 
 from .proxy import get_from_each, owner_of
 from .settings import DEFAULT_UPSTREAMS
@@ -26,6 +33,34 @@ METHODS = ("get", "post", "put", "patch", "delete", "head", "options")
 DOCS_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'"
 )
+SWAGGER_UI = Path(__file__).resolve().parent / "swagger_ui"
+#: The files of ``gateway/swagger_ui`` the Swagger UI page loads (nothing else there is served).
+SWAGGER_ASSETS = ("swagger-ui-bundle.js", "swagger-ui.css", "swagger-initializer.js")
+#: Scripts and styles from the gateway only (none inline: Swagger UI's React sets styles through
+#: the DOM, which CSP does not restrict); calls go to the gateway only.
+SWAGGER_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "font-src 'self' data:; form-action 'none'; frame-ancestors 'none'; base-uri 'none'"
+)
+SWAGGER_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Pharmacy customer tracking API</title>
+<link rel="stylesheet" href="/api/v1/docs/assets/swagger-ui.css">
+</head>
+<body>
+<noscript><p>This page needs JavaScript: <a href="/api/v1/docs/plain">the API without scripts</a>.</p></noscript>
+<p><a href="/api/v1/docs/plain">The same API as a plain page</a> ·
+<a href="/api/v1/openapi.json">/api/v1/openapi.json</a> ·
+<a href="/api/v1/asyncapi.json">/api/v1/asyncapi.json</a> (events)</p>
+<div id="swagger-ui"></div>
+<script src="/api/v1/docs/assets/swagger-ui-bundle.js"></script>
+<script src="/api/v1/docs/assets/swagger-initializer.js"></script>
+</body>
+</html>
+"""
 
 
 def service_specs() -> list[tuple[str, dict | None, str | None]]:
@@ -74,7 +109,7 @@ def merge_specs(own: dict, services: list[tuple[str, dict | None, str | None]]) 
         for path, item in (spec.get("paths") or {}).items():
             routed = path.startswith("/api/v1/") and owner_of(path.removeprefix("/api/v1")) == service
             if routed and path not in merged["paths"]:
-                merged["paths"][path] = _rewrite_refs(item, renames)
+                merged["paths"][path] = _with_gateway_errors(_rewrite_refs(item, renames), components)
         for tag in spec.get("tags", []):
             tags.setdefault(tag["name"], tag)
     merged["tags"] = list(tags.values())
@@ -91,6 +126,29 @@ def merge_specs(own: dict, services: list[tuple[str, dict | None, str | None]]) 
     }
     merged["servers"] = [{"url": "/"}]
     return merged
+
+
+#: What the gateway itself may answer on a routed path, beside the service's own answers.
+GATEWAY_ERRORS = {"502": "BAD_GATEWAY", "504": "GATEWAY_TIMEOUT"}
+
+
+def _with_gateway_errors(item: dict, components: dict) -> dict:
+    """A routed path item whose operations also document the gateway's 502 and 504 (problem+json)."""
+    responses = components.setdefault("responses", {})
+    for status, name in GATEWAY_ERRORS.items():
+        responses.setdefault(
+            name,
+            {
+                "description": DESCRIPTIONS[int(status)],
+                "content": problem_content(int(status)),
+            },
+        )
+    for method, operation in item.items():
+        if method in METHODS and isinstance(operation, dict):
+            answers = operation.setdefault("responses", {})
+            for status, name in GATEWAY_ERRORS.items():
+                answers.setdefault(status, {"$ref": f"#/components/responses/{name}"})
+    return item
 
 
 SPEC_TTL_SECONDS = 30.0
@@ -125,10 +183,19 @@ def asyncapi_json():
     return asyncapi_document(exchange=settings.exchange, dead_letter_exchange=settings.dead_letter_exchange)
 
 
-@docs_blp.get("/api/v1/docs")
-def docs_page():
-    response = Response(render_docs(aggregated_spec()), mimetype="text/html")
-    response.headers["Content-Security-Policy"] = DOCS_CSP
+# One endpoint (public in gateway.app) for the docs pages and their assets.
+@docs_blp.get("/api/v1/docs", defaults={"page": "swagger", "asset": None})
+@docs_blp.get("/api/v1/docs/plain", defaults={"page": "plain", "asset": None})
+@docs_blp.get(f"/api/v1/docs/assets/<any({', '.join(map(repr, SWAGGER_ASSETS))}):asset>", defaults={"page": "asset"})
+def docs_page(page: str, asset: str | None):
+    if page == "asset":
+        return send_from_directory(SWAGGER_UI, str(asset), max_age=3600)
+    if page == "plain":
+        response = Response(render_docs(aggregated_spec()), mimetype="text/html")
+        response.headers["Content-Security-Policy"] = DOCS_CSP
+        return response
+    response = Response(SWAGGER_PAGE, mimetype="text/html")
+    response.headers["Content-Security-Policy"] = SWAGGER_CSP
     return response
 
 
@@ -190,7 +257,8 @@ def render_docs(spec: dict) -> str:
         f"<p>{e(info.get('description', ''))}</p>",
         (
             "<p>Machine-readable: <a href='/api/v1/openapi.json'>/api/v1/openapi.json</a>; the events"
-            " (AsyncAPI): <a href='/api/v1/asyncapi.json'>/api/v1/asyncapi.json</a></p>"
+            " (AsyncAPI): <a href='/api/v1/asyncapi.json'>/api/v1/asyncapi.json</a>; to try calls:"
+            " <a href='/api/v1/docs'>/api/v1/docs</a> (Swagger UI)</p>"
         ),
     ]
     groups: dict[str, list] = {}

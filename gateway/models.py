@@ -33,6 +33,9 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16), default="staff")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     password_hash: Mapped[str] = mapped_column(String(255))
+    #: Carried in every token (claim ``ver``); raised by a password or role change or a disabling,
+    #: so the account's earlier tokens answer 401 at once.
+    token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 

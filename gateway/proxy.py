@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
 import requests
 from flask import Flask, Response, g, request
@@ -213,7 +213,27 @@ def relay_response(upstream: requests.Response) -> Response:
     return response
 
 
+def _segments(path: str, *, encoded: bool) -> list[str]:
+    segments = path.split("/")
+    return [unquote(segment) for segment in segments] if encoded else segments
+
+
+def has_path_tricks() -> bool:
+    """Whether the path has a ``.``/``..`` segment or a slash or backslash inside a segment, as sent
+    (``%2e%2e``, ``%2f``, ``%5c``) or decoded. The upstream call would resolve such a path to another
+    route (or another service's), so it is refused instead of being forwarded."""
+    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or ""
+    raw_path = raw.split("?", 1)[0] if raw.startswith("/") else urlsplit(raw).path
+    for path, encoded in ((request.path, False), (raw_path, True)):
+        for segment in _segments(path, encoded=encoded):
+            if segment in (".", "..") or "/" in segment or "\\" in segment:
+                return True
+    return False
+
+
 def proxy_view(path: str = ""):
+    if has_path_tricks():
+        return problem(404, "Not found", "paths with dot segments or encoded separators are not served")
     full = request.path.removeprefix("/api/v1")
     service = owner_of(full)
     if service is None:  # pragma: no cover - only owned prefixes are routed here

@@ -9,7 +9,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from shared.fields import QuerySchema, StrictSchema, Text, UtcDateTime
+from shared.fields import PatchSchema, QuerySchema, StrictSchema, Text, UtcDateTime
 from shared.web import PageArgs, page_schema
 
 from .models import ROLES
@@ -51,7 +51,7 @@ class StaffInSchema(StrictSchema):
     role = ma.fields.String(load_default="staff", validate=validate.OneOf(ROLES))
 
 
-class StaffPatchSchema(StrictSchema):
+class StaffPatchSchema(PatchSchema):
     name = Text(validate=validate.Length(min=1, max=200))
     active = ma.fields.Boolean()
     password = ma.fields.String(validate=PASSWORD)

@@ -1,4 +1,4 @@
-"""The gateway's settings beside the common ones: where each service lives, proxy timeouts.
+"""The gateway's settings beside the common ones: its token-signing key, where each service lives, proxy timeouts.
 
 ``load_settings("gateway", cls=GatewaySettings)`` reads them with the common ones.
 """
@@ -8,12 +8,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from shared.config import Settings, setting
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from shared.auth import PRIVATE_KEY_VARIABLE, PUBLIC_KEY_VARIABLE, load_private_key, load_public_key
+from shared.config import ConfigError, Settings, setting
 
 #: Which service owns which path prefix under /api/v1 (longest prefix wins).
 ROUTES = {
     "/bills": "billing",
     "/customers": "customers",
+    "/consent": "customers",
     "/admin/audit": "customers",
     "/contacts": "contacts",
     "/reminders": "reminders",
@@ -32,7 +36,15 @@ CONSUMING_SERVICES = ("customers", "contacts", "reminders", "reporting")
 
 @dataclass(frozen=True, kw_only=True)
 class GatewaySettings(Settings):
-    """The common settings, each service's base URL (``<SERVICE>_URL``) and how long to wait for it."""
+    """The common settings, the token-signing key, each service's base URL (``<SERVICE>_URL``) and how long to wait for it.
+
+    Only the gateway has ``jwt_private_key_file``: it alone signs tokens. The key is checked when
+    the settings are made (readable, Ed25519, not the development pair outside development, the
+    other half of ``jwt_public_key_file``), so a bad key stops the gateway before it serves.
+    """
+
+    #: PEM file of the Ed25519 private key signing every bearer token (the gateway's secret).
+    jwt_private_key_file: str = setting("JWT_PRIVATE_KEY_FILE")
 
     billing_url: str = setting("BILLING_URL", DEFAULT_UPSTREAMS["billing"])
     customers_url: str = setting("CUSTOMERS_URL", DEFAULT_UPSTREAMS["customers"])
@@ -44,6 +56,23 @@ class GatewaySettings(Settings):
     upstream_docs_timeout: float = setting("UPSTREAM_DOCS_TIMEOUT", 3.0)
     #: Reverse proxies in front of the gateway whose X-Forwarded-For is believed (0 = none).
     trusted_proxies: int = setting("TRUSTED_PROXIES", 0)
+    #: Where the built web UI is (``make web``, or the Dockerfile's Node stage); empty: web/dist of the repo.
+    web_dist_dir: str = setting("WEB_DIST_DIR", "")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.signing_key()
+
+    def signing_key(self) -> Ed25519PrivateKey:
+        """The private key tokens are signed with (read once per file); ConfigError naming a bad setting."""
+        private_key = load_private_key(self.jwt_private_key_file, development=self.development)
+        public_key = load_public_key(self.jwt_public_key_file, development=self.development)
+        if private_key.public_key() != public_key:
+            raise ConfigError(
+                f"{PRIVATE_KEY_VARIABLE} and {PUBLIC_KEY_VARIABLE} are not one key pair: "
+                "every service would refuse the tokens the gateway signs"
+            )
+        return private_key
 
     @property
     def upstreams(self) -> dict[str, str]:

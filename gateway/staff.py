@@ -75,17 +75,24 @@ def create_staff(session: Session, new: NewStaff) -> User:
 
 
 def current_account(session: Session, principal) -> User:
-    """The caller's account, which must still exist, be active and hold the token's role.
+    """The caller's account, which must still exist, be active, hold the token's role and token version.
 
     Tokens are valid until they expire; checking the account on every call through the gateway
-    means disabling or demoting someone takes effect at once.
+    means disabling or demoting someone, or changing their password, takes effect at once.
     """
     user = session.get(User, principal.id)
     if user is None or not user.active:
         raise Unauthorized("this account no longer exists or is disabled")
     if user.role != principal.role:
         raise Unauthorized("this account's role changed; sign in again")
+    if user.token_version != principal.token_version:
+        raise Unauthorized("this account's password or role changed; sign in again")
     return user
+
+
+def revoke_tokens(user: User) -> None:
+    """End every token issued so far for ``user`` (they carry the old token version)."""
+    user.token_version = (user.token_version or 0) + 1
 
 
 def get_user(session: Session, user_id: int) -> User:
@@ -96,7 +103,10 @@ def get_user(session: Session, user_id: int) -> User:
 
 
 def update_staff(session: Session, user_id: int, changes: dict) -> User:
-    """Change name, role, active flag or password; the last active admin cannot be demoted or disabled."""
+    """Change name, role, active flag or password; the last active admin cannot be demoted or disabled.
+
+    A new password, another role or disabling the account ends the account's earlier tokens.
+    """
     user = session.get(User, user_id, with_for_update=True)
     if user is None:
         raise NotFound(f"staff member {user_id} does not exist")
@@ -109,6 +119,12 @@ def update_staff(session: Session, user_id: int, changes: dict) -> User:
     )
     if loses_admin and active_admin_count(session, lock=True) <= 1:
         raise Conflict("this is the last active admin; make another admin first")
+    if (
+        "password" in changes
+        or changes.get("role", user.role) != user.role
+        or (user.active and changes.get("active", True) is False)
+    ):
+        revoke_tokens(user)
     if "name" in changes:
         user.name = changes["name"]
     if "role" in changes:
@@ -161,6 +177,7 @@ def ensure_first_admin(session: Session, credentials) -> User | None:
     check_password(password)
     existing.role, existing.active = "admin", True
     existing.password_hash = hash_password(password)
+    revoke_tokens(existing)
     existing.updated_at = utcnow()
     session.flush()
     messaging.add_event(session, staff_event(existing, StaffUpdated))

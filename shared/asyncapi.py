@@ -3,7 +3,7 @@
 Channels are the routing keys on the ``pharmacy.events`` topic exchange (one per event type,
 ``shared.events.EVENT_TYPES``); each message is the CloudEvents envelope whose ``data`` is the
 type's JSON Schema (``shared/event_schemas``). ``FLOWS`` says who publishes and who consumes each
-type (EVENTS.md's table); ``shared/tests/test_asyncapi.py`` checks it against every service's
+type (EVENTS.md's table); ``shared/tests/unit/test_asyncapi.py`` checks it against every service's
 handler registry and validates the document against the official AsyncAPI 3.0.0 schema. The
 gateway serves it at ``/api/v1/asyncapi.json``.
 """
@@ -68,13 +68,8 @@ FLOWS: tuple[Flow, ...] = (
     Flow(RefillReminderUpdated, "reminders", ("reporting",)),
     Flow(StaffCreated, "gateway", ("contacts", "reporting")),
     Flow(StaffUpdated, "gateway", ("contacts", "reporting")),
-    Flow(
-        ConsentChanged,
-        "consent-owner",
-        ("contacts", "customers", "reminders", "reporting"),
-        planned=True,
-    ),
-    Flow(ContactInteractionLogged, "contacts", ("reporting",), planned=True),
+    Flow(ConsentChanged, "customers", ("contacts", "reminders", "reporting")),
+    Flow(ContactInteractionLogged, "contacts", ("reporting",)),
 )
 
 

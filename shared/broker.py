@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+from collections.abc import Iterable
 
 import pika
+from pika.adapters.blocking_connection import BlockingChannel
 from pika.exceptions import AMQPError
 
 log = logging.getLogger(__name__)
@@ -31,7 +33,7 @@ def connect(amqp_url: str, name: str) -> pika.BlockingConnection:
     return pika.BlockingConnection(connection_parameters(amqp_url, name))
 
 
-def declare_exchanges(channel, exchange: str, dead_letter_exchange: str) -> None:
+def declare_exchanges(channel: BlockingChannel, exchange: str, dead_letter_exchange: str) -> None:
     """The topic exchange for events and the direct exchange for dead letters (idempotent)."""
     channel.exchange_declare(exchange=exchange, exchange_type="topic", durable=True)
     channel.exchange_declare(exchange=dead_letter_exchange, exchange_type="direct", durable=True)
@@ -43,7 +45,12 @@ def queue_names(consumer: str) -> tuple[str, str]:
 
 
 def declare_consumer_queues(
-    channel, consumer: str, event_types, exchange: str, dead_letter_exchange: str, delivery_limit: int
+    channel: BlockingChannel,
+    consumer: str,
+    event_types: Iterable[str],
+    exchange: str,
+    dead_letter_exchange: str,
+    delivery_limit: int,
 ) -> tuple[str, str]:
     """Declare the consumer's quorum queue (delivery limit, DLX) bound to its event types, and its DLQ."""
     declare_exchanges(channel, exchange, dead_letter_exchange)

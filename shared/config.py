@@ -24,6 +24,7 @@ DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
 ENV_VARIABLE: Final = "env"
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
+APP_ENVS = ("production", "development")
 
 Environ = Mapping[str, str]
 SettingsT = TypeVar("SettingsT", bound="Settings")
@@ -101,7 +102,11 @@ class Settings:
 
     service: str
     database_url: str
-    jwt_secret: str = setting("JWT_SECRET", secret=True)
+    #: PEM file of the gateway's Ed25519 public key, which verifies tokens (no process but the
+    #: gateway holds the private key: see ``shared.auth``).
+    jwt_public_key_file: str = setting("JWT_PUBLIC_KEY_FILE")
+    #: ``development`` accepts the key pair ``make run`` makes under var/; ``production`` refuses it.
+    app_env: str = setting("APP_ENV", "production")
     amqp_url: str = setting("AMQP_URL", DEFAULT_AMQP_URL)
     exchange: str = setting("EVENTS_EXCHANGE", "pharmacy.events")
     dead_letter_exchange: str = setting("DEAD_LETTER_EXCHANGE", "pharmacy.dlx")
@@ -113,6 +118,17 @@ class Settings:
     delivery_limit: int = setting("DELIVERY_LIMIT", 5)
     prefetch: int = setting("CONSUMER_PREFETCH", 50)
     log_level: str = setting("LOG_LEVEL", "INFO")
+
+    def __post_init__(self) -> None:
+        if self.app_env not in APP_ENVS:
+            raise ConfigError(
+                f"environment variable APP_ENV must be one of {', '.join(APP_ENVS)}, got {self.app_env!r}"
+            )
+
+    @property
+    def development(self) -> bool:
+        """Whether this is an explicit development run (``APP_ENV=development``, as ``make run`` sets)."""
+        return self.app_env == "development"
 
     def with_overrides(self, **overrides: Any) -> Self:
         """A copy with some fields replaced (tests and the docs-only app use this)."""

@@ -202,7 +202,7 @@ class ConsumerRunner:
         cls = EVENT_TYPES.get(event["type"])
         if cls is None:
             raise InvalidEvent(f"unknown event type {event['type']!r}")
-        return cls.load(event), EventContext.of(event, self.pharmacy_zone)
+        return cls.load(event), EventContext.of(event, self.pharmacy_zone, self.settings)
 
     def handle(self, event: dict[str, Any]) -> bool:
         """Apply one event (a validated envelope) exactly once; False when the inbox shows it was

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,33 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from .clock import as_utc
+
+#: Execution option naming how a SQLite transaction begins: ``"immediate"`` (the default: the
+#: write lock up front) or ``"deferred"`` (a reader: no lock until it writes, which it should not).
+SQLITE_BEGIN = "sqlite_begin"
+_reads_only: ContextVar[bool] = ContextVar("reads_only", default=False)
+
+
+@contextmanager
+def reads_only() -> Iterator[None]:
+    """Within this block, SQLite transactions begin deferred: readers never queue behind a writer
+    (WAL lets them read the last commit while an import or a worker writes). For work that only
+    reads, e.g. a GET request; a write inside still works but may fail when a writer is busy."""
+    token = _reads_only.set(True)
+    try:
+        yield
+    finally:
+        _reads_only.reset(token)
+
+
+def set_reads_only(value: bool) -> object:
+    """Set the ``reads_only`` flag for the current context; returns the token ``reset_reads_only`` takes
+    (for frameworks whose hooks open and close a request in two calls)."""
+    return _reads_only.set(value)
+
+
+def reset_reads_only(token: object) -> None:
+    _reads_only.reset(token)  # type: ignore[arg-type]
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -39,7 +67,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         def _sqlite_begin(conn: Connection) -> None:
             # A write transaction that starts deferred can fail with "database is locked" when it
             # upgrades; taking the lock at BEGIN makes writers queue on the busy timeout instead.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Readers (``reads_only`` or the ``sqlite_begin="deferred"`` option) take no lock.
+            mode = conn.get_execution_options().get(SQLITE_BEGIN)
+            deferred = mode == "deferred" or (mode is None and _reads_only.get())
+            conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
         return engine
     # Bound values stay out of error messages and logs (they may be medical details).
@@ -53,6 +84,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     """A session factory whose objects stay readable after commit (use cases return them)."""
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def make_read_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions that only read: on SQLite their transactions begin deferred (no write lock)."""
+    return sessionmaker(bind=engine.execution_options(**{SQLITE_BEGIN: "deferred"}), expire_on_commit=False)
 
 
 @contextmanager

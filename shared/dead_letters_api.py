@@ -19,15 +19,19 @@ from sqlalchemy import select
 from .fields import QuerySchema, StrictSchema, UtcDateTime
 from .messaging import MessagingTables
 from .web.http import require_admin, transaction
-from .web.paging import MAX_PER_PAGE, count_rows
+from .web.paging import PageArgs, count_rows
+
+# Dead-letter ids are BIGINT: a larger number would be a database error, not "no such letter".
+MAX_DEAD_LETTER_ID = 2**63 - 1
 
 
-class DeadLetterQuerySchema(QuerySchema):
-    """``?status=archived|replayed|all&page=&per_page=`` (the gateway's overview takes the same)."""
+class DeadLetterQuerySchema(PageArgs, QuerySchema):
+    """``?status=archived|replayed|all&page=&per_page=`` (the gateway's overview takes the same).
+
+    Pages are bounded like every list's (``PageArgs``): a huge one would overflow the OFFSET.
+    """
 
     status = ma.fields.String(load_default="archived", validate=validate.OneOf(("archived", "replayed", "all")))
-    page = ma.fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = ma.fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_PER_PAGE))
 
 
 class DeadLetterSchema(ma.Schema):
@@ -51,7 +55,9 @@ class DeadLetterPageSchema(ma.Schema):
 
 class ReplayInSchema(StrictSchema):
     ids = ma.fields.List(
-        ma.fields.Integer(validate=validate.Range(min=1)), load_default=None, validate=validate.Length(min=1, max=10000)
+        ma.fields.Integer(validate=validate.Range(min=1, max=MAX_DEAD_LETTER_ID)),
+        load_default=None,
+        validate=validate.Length(min=1, max=10000),
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class DomainError(Exception):
     """Base of errors a client caused; ``status`` and ``title`` become the problem+json answer."""
@@ -9,7 +11,7 @@ class DomainError(Exception):
     status = 400
     title = "Bad request"
 
-    def __init__(self, detail: str | None = None, errors: dict | None = None):
+    def __init__(self, detail: str | None = None, errors: dict[str, Any] | None = None):
         super().__init__(detail or self.title)
         self.detail = detail or self.title
         self.errors = errors

@@ -4,7 +4,7 @@ Each class holds the type string (``TYPE``, written nowhere else), its ``data`` 
 types (``Decimal`` money, ``date``, aware UTC ``datetime``, E.164 phone ``str``, nested item
 dataclasses), ``load`` to parse a received event and ``to_data`` to publish one. Parsing is
 driven by the field annotations, so a field is declared once and read the same way everywhere;
-``shared/tests/test_events.py`` proves each class and its JSON Schema in ``event_schemas/``
+``shared/tests/unit/test_events.py`` proves each class and its JSON Schema in ``event_schemas/``
 accept and reject the same documents.
 
 Publish with ``tables.add_event(session, BillCreated(...))``; a consumer's handler receives the
@@ -27,7 +27,7 @@ import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any, ClassVar, Literal, Self, Union
+from typing import Annotated, Any, ClassVar, Literal, Self, TypeVar, Union
 from zoneinfo import ZoneInfo
 
 from .categories import CATEGORIES
@@ -89,6 +89,8 @@ Days = Annotated[int, Minimum(0)]
 Category = Annotated[str, OneOf(CATEGORIES)]
 Role = Annotated[str, OneOf(("admin", "staff"))]
 InteractionType = Annotated[str, OneOf(("call", "whatsapp", "visit", "email"))]
+#: A phone owner's answer for one channel; ``unknown`` until they say.
+ConsentValue = Annotated[str, OneOf(("granted", "declined", "unknown"))]
 
 _MONEY = re.compile(r"-?[0-9]+\.[0-9]{2}", re.ASCII)
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
@@ -346,6 +348,9 @@ class Event(Record):
         return None
 
 
+SettingsT = TypeVar("SettingsT")
+
+
 @dataclass(frozen=True)
 class EventContext:
     """What a handler may know about a received event beyond its data, and the settings it needs."""
@@ -355,9 +360,11 @@ class EventContext:
     time: dt.datetime
     correlation_id: str | None
     pharmacy_zone: ZoneInfo
+    # The consuming process's settings (a service's own Settings subclass): see ``settings_of``.
+    settings: object = None
 
     @classmethod
-    def of(cls, envelope: Mapping[str, Any], pharmacy_zone: ZoneInfo) -> Self:
+    def of(cls, envelope: Mapping[str, Any], pharmacy_zone: ZoneInfo, settings: object = None) -> Self:
         """The context of a validated envelope (``time`` as aware UTC)."""
         try:
             time = parse_instant(envelope["time"])
@@ -369,7 +376,15 @@ class EventContext:
             time=time,
             correlation_id=envelope.get("correlationid"),
             pharmacy_zone=pharmacy_zone,
+            settings=settings,
         )
+
+    def settings_of(self, cls: type[SettingsT]) -> SettingsT:
+        """The consumer's settings as the service's own ``cls`` (TypeError when the worker was started
+        with other settings: a handler must never run on defaults it did not ask for)."""
+        if not isinstance(self.settings, cls):
+            raise TypeError(f"this consumer runs with {type(self.settings).__name__}, not {cls.__name__}")
+        return self.settings
 
     def local_date(self, instant: dt.datetime) -> dt.date:
         """The pharmacy's calendar date of an instant."""
@@ -442,6 +457,7 @@ class ContactStatusChanged(Event):
     changed_at: dt.datetime
     assigned_to: Id | None
     by: Id | None
+    upload_id: Id | None = None  # the contact list the contact came from (ROI per list)
 
     def subject(self) -> str:
         return f"contacts/{self.contact_id}"
@@ -462,6 +478,7 @@ class ContactConverted(Event):
     assigned_to: Id | None
     customer_category: Category | None
     bill_date: dt.date | None = None  # the converting bill's date: consumers rank bills by it
+    upload_id: Id | None = None  # the contact list the contact came from (ROI per list)
 
     def subject(self) -> str:
         return f"contacts/{self.contact_id}"
@@ -482,6 +499,8 @@ class CustomerUpserted(Event):
     total_visits: int
     total_purchases: Decimal
     contact_record_id: Id | None
+    # The pharmacy day staff recorded that generics were explained (not a medical field).
+    generic_education_given_on: dt.date | None = None
 
     def subject(self) -> str:
         return f"customers/{self.customer_id}"
@@ -538,16 +557,17 @@ class RefillReminderUpdated(Event):
     responded: bool
     purchased_at: dt.datetime | None
     by: Id | None
+    # The purchase that closed the reminder (None: open, or marked purchased by hand).
+    closed_by_purchase_id: Id | None = None
 
     def subject(self) -> str:
         return f"refill_reminders/{self.reminder_id}"
 
 
 @dataclass(frozen=True)
-class StaffCreated(Event):
-    """A staff member or admin account was created (no password material)."""
-
-    TYPE: ClassVar[str] = "staff.created"
+class StaffChanged(Event):
+    """A staff account as it now is (no password material): the data of ``staff.created`` and
+    ``staff.updated``, which consumers handle alike (the newest snapshot wins). Not a type of its own."""
 
     staff_id: Id
     username: str
@@ -560,19 +580,17 @@ class StaffCreated(Event):
 
 
 @dataclass(frozen=True)
-class StaffUpdated(Event):
-    """A staff account's name, role, active flag or password changed (no password material)."""
+class StaffCreated(StaffChanged):
+    """A staff member or admin account was created."""
+
+    TYPE: ClassVar[str] = "staff.created"
+
+
+@dataclass(frozen=True)
+class StaffUpdated(StaffChanged):
+    """A staff account's name, role, active flag or password changed."""
 
     TYPE: ClassVar[str] = "staff.updated"
-
-    staff_id: Id
-    username: str
-    name: str | None
-    role: Role
-    active: bool
-
-    def subject(self) -> str:
-        return f"staff/{self.staff_id}"
 
 
 @dataclass(frozen=True)
@@ -582,10 +600,10 @@ class ConsentChanged(Event):
     TYPE: ClassVar[str] = "consent.changed"
 
     phone: Phone
-    whatsapp: bool
-    call: bool
-    sms: bool
-    source: str  # where the consent was given or withdrawn (e.g. "till", "whatsapp_reply")
+    whatsapp: ConsentValue
+    call: ConsentValue
+    sms: ConsentValue
+    source: str  # where the consent was given or withdrawn (e.g. "counter", "reply STOP")
     changed_at: dt.datetime
     by: Id | None
 

@@ -1,15 +1,34 @@
-"""``Idempotency-Key`` support: a retried create returns the first result and creates nothing."""
+"""``Idempotency-Key`` support: a retried create returns the first result and creates nothing.
+
+A use case ``lookup``s the key first (a retry after the first request finished is answered from
+there), creates its resource, then ``remember``s the key in the same transaction. Two requests
+with one key at the same time both pass the lookup; the unique ``(scope, key)`` row decides: the
+second ``remember`` waits for the first transaction and, once it has committed, raises
+``KeyAlreadyUsed`` with the first resource, so the second rolls its own work back and answers with
+that resource. Uncaught, ``KeyAlreadyUsed`` is a 409 problem, never a 500.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, UniqueConstraint, insert, select
+from sqlalchemy import Column, Integer, MetaData, String, Table, UniqueConstraint, select
 from sqlalchemy.orm import Session
 
 from .clock import utcnow
-from .db import UTCDateTime
-from .errors import ValidationFailed
+from .db import UTCDateTime, dialect_insert
+from .errors import Conflict, ValidationFailed
 
 MAX_KEY_LENGTH = 200
+
+
+class KeyAlreadyUsed(Conflict):
+    """A concurrent request with the same key created ``resource_id`` first (this one's work must be
+    rolled back; its answer is that resource)."""
+
+    def __init__(self, resource_id: str) -> None:
+        super().__init__(
+            "a request with this Idempotency-Key was handled at the same time; send it again for its result"
+        )
+        self.resource_id = resource_id
 
 
 class IdempotencyKeys:
@@ -39,9 +58,21 @@ class IdempotencyKeys:
             select(self.table.c.resource_id).where(self.table.c.scope == scope, self.table.c.key == key)
         )
 
-    def remember(self, session: Session, scope: str, key: str | None, resource_id) -> None:
-        """Record the key in the creating transaction; a concurrent twin then fails on the unique key."""
-        if key:
-            session.execute(
-                insert(self.table).values(scope=scope, key=key, resource_id=str(resource_id), created_at=utcnow())
-            )
+    def remember(self, session: Session, scope: str, key: str | None, resource_id: object) -> None:
+        """Record the key in the creating transaction.
+
+        When a concurrent request holds the key, wait for its transaction (the unique row); when it
+        committed, raise KeyAlreadyUsed with its resource id. The transaction stays usable either way.
+        """
+        if not key:
+            return
+        stmt = dialect_insert(session)(self.table).values(
+            scope=scope, key=key, resource_id=str(resource_id), created_at=utcnow()
+        )
+        stmt = stmt.on_conflict_do_nothing(index_elements=["scope", "key"]).returning(self.table.c.id)
+        if session.execute(stmt).first() is not None:  # (rowcount is -1 on PostgreSQL with RETURNING)
+            return
+        first = self.lookup(session, scope, key)
+        if first is None:  # only under a snapshot older than the twin's commit (not READ COMMITTED)
+            raise Conflict("a request with this Idempotency-Key is in progress; send it again shortly")
+        raise KeyAlreadyUsed(first)

@@ -7,6 +7,7 @@ tables then live in that service's database and its Alembic migrations.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import (
@@ -117,10 +118,11 @@ class MessagingTables:
         """How many outbox rows still wait for the broker's confirm."""
         from sqlalchemy import func
 
-        return session.scalar(select(func.count()).select_from(self.outbox).where(self.outbox.c.status == PENDING))
+        count = session.scalar(select(func.count()).select_from(self.outbox).where(self.outbox.c.status == PENDING))
+        return count or 0
 
     # -- inbox ----------------------------------------------------------------------------
-    def record_once(self, session: Session, consumer: str, event: dict) -> bool:
+    def record_once(self, session: Session, consumer: str, event: Mapping[str, Any]) -> bool:
         """Record ``(consumer, source, id)``; False when it was already there (a duplicate delivery).
 
         Runs in the handler's transaction, so the record and the effect commit together. On
@@ -140,7 +142,7 @@ class MessagingTables:
 
     # -- dead letters ---------------------------------------------------------------------
     def archive_dead_letter(
-        self, session: Session, queue: str, body: bytes, headers: dict, message_id: str | None, reason: str
+        self, session: Session, queue: str, body: bytes, headers: Mapping[str, Any], message_id: str | None, reason: str
     ) -> None:
         """Keep a dead-lettered message in the database, where admins list and replay it."""
         try:
@@ -160,7 +162,7 @@ class MessagingTables:
             )
         )
 
-    def list_dead_letters(self, session: Session, status: str | None = ARCHIVED) -> list[dict]:
+    def list_dead_letters(self, session: Session, status: str | None = ARCHIVED) -> list[dict[str, Any]]:
         """Dead letters, newest first (``status=None`` for all)."""
         stmt = select(self.dead_letters).order_by(self.dead_letters.c.id.desc())
         if status:

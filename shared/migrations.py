@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, text
+from sqlalchemy import MetaData, create_engine, text
 from sqlalchemy.engine import make_url
 
 from .config import REPO_ROOT, database_url_for
@@ -49,8 +49,9 @@ def ensure_database(database_url: str) -> None:
 def upgrade(service: str, database_url: str | None = None) -> None:
     """Apply every migration of ``service`` to its database (creating a PostgreSQL database if needed)."""
     database_url = database_url or database_url_for(service)
-    if make_url(database_url).get_backend_name() == "sqlite":
-        Path(make_url(database_url).database).parent.mkdir(parents=True, exist_ok=True)
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database:  # not for an in-memory database
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     ensure_database(database_url)
     command.upgrade(alembic_config(service, database_url), "head")
 
@@ -66,13 +67,15 @@ def render_item(type_: str, obj: object, autogen_context: Any) -> str | Literal[
     return False
 
 
-def run_env(target_metadata) -> None:
+def run_env(target_metadata: MetaData) -> None:
     """Body of each service's ``migrations/env.py``: run online migrations for its metadata."""
     from alembic import context
     from sqlalchemy import pool
 
-    config = context.config
-    engine = create_engine(config.get_main_option("sqlalchemy.url"), poolclass=pool.NullPool)
+    database_url = context.config.get_main_option("sqlalchemy.url")
+    if not database_url:
+        raise RuntimeError("migrations need sqlalchemy.url (run them through shared.migrations)")
+    engine = create_engine(database_url, poolclass=pool.NullPool)
     with engine.connect() as connection:
         context.configure(
             connection=connection,

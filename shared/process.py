@@ -6,10 +6,10 @@ import logging
 import os
 import signal
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
-from .config import load_settings
+from .config import Settings, load_settings
 from .consumer import ConsumerRunner
 from .liveness import touch
 from .logs import configure_logging
@@ -58,6 +58,10 @@ def run_until_signalled(*loops: Loop) -> None:
         thread.join(timeout=10)
 
 
+#: Builds one of a service's extra loops (an importer, a refresh) from its settings and runtime.
+LoopFactory = Callable[[Any, Runtime], Loop]
+
+
 def service_main(
     service: str,
     argv: list[str],
@@ -65,25 +69,28 @@ def service_main(
     tables: MessagingTables,
     consumer: str | None = None,
     handlers: Mapping[str, Any] | None = None,
+    settings_cls: type[Settings] = Settings,
+    loops: Mapping[str, LoopFactory] | None = None,
 ) -> None:
     """Entry point of a service's background process.
 
-    ``argv`` names the loops to run: ``relay``, ``consume`` or both (default: every loop the
-    service has), so a small deployment runs one process and a large one scales each apart.
-    Imports no Flask: a worker process carries no web framework.
+    ``argv`` names the loops to run: ``relay``, ``consume`` (when the service has handlers) and the
+    service's own ``loops`` by name (default: every one), so a small deployment runs one process and
+    a large one scales each apart. Imports no Flask: a worker process carries no web framework.
     """
-    settings = load_settings(service)
+    named: dict[str, LoopFactory] = {
+        "relay": lambda settings, runtime: OutboxRelay(settings, runtime.session_factory, tables)
+    }
+    if handlers:
+        named["consume"] = lambda settings, runtime: ConsumerRunner(
+            settings, runtime.session_factory, tables, consumer or service, dict(handlers)
+        )
+    named.update(loops or {})
+    wanted = set(argv) or set(named)
+    unknown = wanted - set(named)
+    if unknown:
+        raise SystemExit(f"unknown loop(s) {sorted(unknown)} for {service}; use {', '.join(named)}")
+    settings = load_settings(service, cls=settings_cls)
     configure_logging(f"{service}-{'+'.join(argv) or 'all'}", settings.log_level)
     runtime = Runtime.build(settings)
-    wanted = set(argv) or {"relay", "consume"}
-    unknown = wanted - {"relay", "consume"}
-    if unknown:
-        raise SystemExit(f"unknown loop(s) {sorted(unknown)}; use relay and/or consume")
-    loops: list[Loop] = []
-    if "relay" in wanted:
-        loops.append(OutboxRelay(settings, runtime.session_factory, tables))
-    if "consume" in wanted and handlers:
-        loops.append(ConsumerRunner(settings, runtime.session_factory, tables, consumer or service, dict(handlers)))
-    if not loops:
-        raise SystemExit(f"{service} has nothing to run for {sorted(wanted)}")
-    run_until_signalled(*loops)
+    run_until_signalled(*(factory(settings, runtime) for name, factory in named.items() if name in wanted))

@@ -16,13 +16,17 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pika
+from pika.channel import Channel
+from pika.frame import Method
 from pika.spec import Basic
-from sqlalchemy import select, update
+from sqlalchemy import Row, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from .broker import CONNECTION_ERRORS, Backoff, connection_parameters, wait
 from .clock import utcnow
@@ -33,6 +37,8 @@ from .messaging import PENDING, SENT, MessagingTables
 
 log = logging.getLogger(__name__)
 DATABASE_ERRORS = (OperationalError, InterfaceError)
+# One claimed outbox row: id, event_id, event_type, exchange, routing_key, payload, attempts.
+OutboxRow = Row[*tuple[Any, ...]]
 
 
 class OutboxRelay:
@@ -41,7 +47,7 @@ class OutboxRelay:
     def __init__(
         self,
         settings: Settings,
-        session_factory,
+        session_factory: sessionmaker[Session],
         tables: MessagingTables,
         batch_size: int = 2000,
         idle_interval: float = 0.05,
@@ -72,7 +78,7 @@ class OutboxRelay:
             wait(stop, delay)
 
     # -- the database side ----------------------------------------------------------------
-    def claim_batch(self) -> tuple[Session, list]:
+    def claim_batch(self) -> tuple[Session, Sequence[OutboxRow]]:
         """Due rows in id order, with the session that holds them (locked on PostgreSQL)."""
         table = self.tables.outbox
         session = self.session_factory()
@@ -106,7 +112,7 @@ class OutboxRelay:
             session.close()
         return session, rows
 
-    def settle(self, session: Session, confirmed: list[int], failed: list[tuple]) -> None:
+    def settle(self, session: Session, confirmed: list[int], failed: list[tuple[OutboxRow, str]]) -> None:
         """Mark confirmed rows sent and schedule the retry of the others, in the claiming session."""
         table = self.tables.outbox
         with transaction(session):
@@ -127,7 +133,7 @@ class OutboxRelay:
                     extra={"event_id": row.event_id, "event_type": row.event_type, "error": reason},
                 )
 
-    def properties(self, row) -> pika.BasicProperties:
+    def properties(self, row: OutboxRow) -> pika.BasicProperties:
         return pika.BasicProperties(
             message_id=row.event_id,
             type=row.event_type,
@@ -136,18 +142,18 @@ class OutboxRelay:
             app_id=self.tables.source,
         )
 
-    def exchange_of(self, row) -> str:
+    def exchange_of(self, row: OutboxRow) -> str:
         return self.settings.exchange if row.exchange is None else row.exchange
 
 
 @dataclass
 class _Batch:
     session: Session
-    in_flight: dict = field(default_factory=dict)  # delivery tag -> row
-    confirmed: list = field(default_factory=list)
-    failed: list = field(default_factory=list)
-    returned: set = field(default_factory=set)  # event ids the broker could not route
-    timeout: object = None
+    in_flight: dict[int, OutboxRow] = field(default_factory=dict)  # delivery tag -> row
+    confirmed: list[int] = field(default_factory=list)  # outbox row ids
+    failed: list[tuple[OutboxRow, str]] = field(default_factory=list)  # row, why
+    returned: set[str] = field(default_factory=set)  # event ids the broker could not route
+    timeout: object = None  # the I/O loop's handle of the confirm deadline
 
 
 class _Publisher:
@@ -156,7 +162,7 @@ class _Publisher:
     def __init__(self, relay: OutboxRelay, stop: threading.Event):
         self.relay = relay
         self.stop = stop
-        self.channel = None
+        self.channel: Channel | None = None
         self.batch: _Batch | None = None
         self.delivery_tag = 0
         self.opened = False
@@ -179,20 +185,20 @@ class _Publisher:
         return self.opened
 
     # -- connection and channel -----------------------------------------------------------
-    def _on_open(self, connection) -> None:
+    def _on_open(self, connection: pika.SelectConnection) -> None:
         connection.channel(on_open_callback=self._on_channel)
 
-    def _on_open_error(self, connection, error) -> None:
+    def _on_open_error(self, connection: pika.SelectConnection, error: BaseException | str) -> None:
         log.warning("relay cannot reach the broker", extra={"error": str(error)})
         connection.ioloop.stop()
 
-    def _on_closed(self, connection, reason) -> None:
+    def _on_closed(self, connection: pika.SelectConnection, reason: BaseException) -> None:
         if not self.stop.is_set():
             log.warning("relay lost the broker", extra={"error": str(reason)})
         self._abandon_batch()
         connection.ioloop.stop()
 
-    def _on_channel(self, channel) -> None:
+    def _on_channel(self, channel: Channel) -> None:
         self.channel = channel
         channel.add_on_close_callback(self._on_channel_closed)
         channel.add_on_return_callback(self._on_return)
@@ -209,14 +215,14 @@ class _Publisher:
             ),
         )
 
-    def _on_channel_closed(self, channel, reason) -> None:
+    def _on_channel_closed(self, channel: Channel, reason: BaseException) -> None:
         self._close()
 
     def _close(self) -> None:
         if self.connection.is_open:
             self.connection.close()
 
-    def _on_ready(self, _frame) -> None:
+    def _on_ready(self, _frame: Method) -> None:
         self.opened = True
         log.info("relay connected")
         self._next(0)
@@ -256,12 +262,14 @@ class _Publisher:
             )
         self.batch.timeout = self.connection.ioloop.call_later(self.relay.confirm_timeout, self._confirm_timeout)
 
-    def _on_return(self, _channel, _method, properties, _body) -> None:
+    def _on_return(
+        self, _channel: Channel, _method: Basic.Return, properties: pika.BasicProperties, _body: bytes
+    ) -> None:
         # The broker sends basic.return before the basic.ack of an unroutable mandatory message.
         if self.batch is not None:
             self.batch.returned.add(properties.message_id)
 
-    def _on_confirm(self, frame) -> None:
+    def _on_confirm(self, frame: Method) -> None:
         batch = self.batch
         if batch is None:
             return
@@ -284,6 +292,8 @@ class _Publisher:
 
     def _settle(self) -> None:
         batch, self.batch = self.batch, None
+        if batch is None:
+            return
         self.connection.ioloop.remove_timeout(batch.timeout)
         try:
             self.relay.settle(batch.session, batch.confirmed, batch.failed)

@@ -9,20 +9,27 @@ testcontainers starts them. Nothing here skips: a missing server fails the tests
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import functools
 import os
 import shutil
 import subprocess
+import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import fields
+from pathlib import Path
 from typing import Any, TypeVar, overload
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import pika
 import pytest
 import requests
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import MetaData, create_engine, text
 from sqlalchemy.engine import Engine, make_url
 
@@ -33,9 +40,12 @@ from .process import Loop
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 DEFAULT_AMQP = "amqp://guest:guest@127.0.0.1:5672/%2F"
-JWT_SECRET = "test-secret-0123456789abcdef0123456789abcdef"
+#: The gateway's signing key in tests: made afresh for each test session, never written in the repository.
+TEST_PRIVATE_KEY = Ed25519PrivateKey.generate()
+TEST_PUBLIC_KEY = TEST_PRIVATE_KEY.public_key()
 
 T = TypeVar("T")
+C = TypeVar("C")
 
 
 def eventually(check: Callable[[], T], timeout: float = 15.0, interval: float = 0.05, message: str = "condition") -> T:
@@ -59,13 +69,49 @@ def token_for(
     user_id: int = 1,
     username: str | None = None,
     name: str | None = None,
-    secret: str = JWT_SECRET,
+    key: Ed25519PrivateKey = TEST_PRIVATE_KEY,
     ttl: int = 3600,
+    token_version: int = 0,
 ) -> str:
-    """A bearer token as the gateway would issue it."""
+    """A bearer token as the gateway would issue it (signed with the test session's key)."""
     return issue_token(
-        Principal(user_id, username or f"{role}{user_id}", role, name or f"{role} {user_id}"), secret, ttl
+        Principal(user_id, username or f"{role}{user_id}", role, name or f"{role} {user_id}", token_version),
+        key,
+        ttl,
     )
+
+
+@functools.cache
+def session_key_files() -> tuple[str, str]:
+    """``(private, public)``: PEM files of the test key pair, in a directory removed when the session ends."""
+    directory = Path(tempfile.mkdtemp(prefix="pharmacy-test-keys-"))
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    private, public = write_key_pair(TEST_PRIVATE_KEY, directory)
+    return str(private), str(public)
+
+
+def write_key_pair(private_key: Ed25519PrivateKey, directory: Path, prefix: str = "jwt") -> tuple[Path, Path]:
+    """Write ``private_key`` and its public key as PEM files ``<prefix>-private.pem``/``-public.pem``."""
+    private = directory / f"{prefix}-private.pem"
+    public = directory / f"{prefix}-public.pem"
+    private.write_bytes(
+        private_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    private.chmod(0o600)
+    public.write_bytes(
+        private_key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    return private, public
+
+
+def key_environ(gateway: bool = False) -> dict[str, str]:
+    """The key variables a process needs in tests (``gateway``: the private key too)."""
+    private, public = session_key_files()
+    return {"JWT_PUBLIC_KEY_FILE": public, **({"JWT_PRIVATE_KEY_FILE": private} if gateway else {})}
 
 
 def auth_headers(role: str = "admin", user_id: int = 1, **kwargs: Any) -> dict[str, str]:
@@ -259,9 +305,15 @@ def make_settings(
 ) -> Settings:
     """Settings (of ``cls``, a service's own class where it has one) for a service under test.
 
-    The environment is not read: every field not in ``overrides`` keeps its declared default.
+    The environment is not read: every field not in ``overrides`` keeps its declared default; the
+    key files are the test key pair's (the private one only for a class that has the field, the
+    gateway's).
     """
-    return cls(service=service, database_url=database_url, amqp_url=amqp_url, jwt_secret=JWT_SECRET, **overrides)
+    private, public = session_key_files()
+    keys = {"jwt_public_key_file": public}
+    if any(spec.name == "jwt_private_key_file" for spec in fields(cls)):
+        keys["jwt_private_key_file"] = private
+    return cls(service=service, database_url=database_url, amqp_url=amqp_url, **{**keys, **overrides})
 
 
 @contextlib.contextmanager
@@ -334,3 +386,25 @@ def publish_raw(
         )
     finally:
         connection.close()
+
+
+def at_once(clients: Sequence[C], send: Callable[[C], T], timeout: float = 120.0) -> list[T]:
+    """``send(client)`` from one thread per client, all released together (a barrier): the answers,
+    in any order. For races: the same request with the same key sent N times at once."""
+    barrier = threading.Barrier(len(clients))
+    answers: list[T] = []
+    lock = threading.Lock()
+
+    def run(client: C) -> None:
+        barrier.wait()
+        answer = send(client)
+        with lock:
+            answers.append(answer)
+
+    threads = [threading.Thread(target=run, args=(client,)) for client in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+    assert len(answers) == len(clients), "a request did not finish"
+    return answers

@@ -101,6 +101,9 @@ class Client:
     def patch(self, path, **kw):
         return self.request("PATCH", path, **kw)
 
+    def put(self, path, **kw):
+        return self.request("PUT", path, **kw)
+
 
 def login(base_url: str, username: str, password: str) -> str:
     response = requests.post(

@@ -26,7 +26,6 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 PROCFILE = REPO_ROOT / "Procfile"
 SERVICES = ("gateway", "billing", "customers", "contacts", "reminders", "reporting")
 UPSTREAMS = ("billing", "customers", "contacts", "reminders", "reporting")
-JWT_SECRET = "e2e-secret-0123456789abcdef0123456789abcdef"
 ADMIN_USERNAME = "e2e-admin"
 ADMIN_PASSWORD = "e2e-admin-password"
 _PROCFILE_LINE = re.compile(r"^([A-Za-z0-9_-]+):\s*(.+)$")  # the same rule as honcho's
@@ -115,9 +114,15 @@ class Stack:
     def gateway_url(self) -> str:
         return self.url("gateway")
 
-    def env(self) -> dict[str, str]:
+    def env(self, process: str | None = None) -> dict[str, str]:
+        """The environment of a process; only the gateway's HTTP process holds the token-signing key."""
+        from shared.testing import session_key_files
+
+        private_key, public_key = session_key_files()
         env = {
-            k: v for k, v in os.environ.items() if not k.endswith("_DATABASE_URL") and k not in ("DATABASE_URL", "PORT")
+            k: v
+            for k, v in os.environ.items()
+            if not k.endswith("_DATABASE_URL") and k not in ("DATABASE_URL", "PORT", "JWT_PRIVATE_KEY_FILE")
         }
         bin_dir = str(Path(sys.executable).parent)
         env.update(
@@ -125,7 +130,10 @@ class Stack:
                 "PATH": bin_dir + os.pathsep + env.get("PATH", ""),
                 "PYTHONUNBUFFERED": "1",
                 "AMQP_URL": self.amqp_url,
-                "JWT_SECRET": JWT_SECRET,
+                # The test session's key pair (shared.testing signs its tokens with it); production
+                # mode, so the processes check their keys as a deployment does.
+                "JWT_PUBLIC_KEY_FILE": public_key,
+                "APP_ENV": "production",
                 "ADMIN_USERNAME": ADMIN_USERNAME,
                 "ADMIN_PASSWORD": ADMIN_PASSWORD,
                 "BIND_HOST": "127.0.0.1",
@@ -140,6 +148,8 @@ class Stack:
             env[f"{service.upper()}_URL"] = self.url(service)
         for service, url in self.database_urls.items():
             env[f"{service.upper()}_DATABASE_URL"] = url
+        if process is not None and service_of(process) == "gateway" and is_http(self.commands.get(process, "")):
+            env["JWT_PRIVATE_KEY_FILE"] = private_key
         env.update(self.extra_env)
         return env
 
@@ -149,7 +159,6 @@ class Stack:
 
     def start(self, names=None) -> Stack:
         """Start the named processes (default: every process of the stack's services)."""
-        env = self.env()
         for name in names or self.commands:
             if name in self.procs and self.procs[name].poll() is None:
                 continue
@@ -161,7 +170,7 @@ class Stack:
             self.procs[name] = subprocess.Popen(
                 ["/bin/sh", "-c", "exec " + self.commands[name]],
                 cwd=REPO_ROOT,
-                env=env,
+                env=self.env(name),
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,

@@ -113,7 +113,13 @@ def test_the_image_runs_the_code_the_commands_name():
 
 def test_no_default_secret_no_extra_port_and_pinned_images(compose):
     raw = COMPOSE.read_text()
-    for variable in ("ADMIN_PASSWORD", "POSTGRES_PASSWORD", "RABBITMQ_PASSWORD", "JWT_SECRET"):
+    for variable in (
+        "ADMIN_PASSWORD",
+        "POSTGRES_PASSWORD",
+        "RABBITMQ_PASSWORD",
+        "JWT_PRIVATE_KEY_FILE",
+        "JWT_PUBLIC_KEY_FILE",
+    ):
         assert f"${{{variable}:?" in raw, f"{variable} must be required (${{{variable}:?message}})"
         assert f"${{{variable}:-" not in raw, f"{variable} has a default"
     services = compose["services"]
@@ -122,3 +128,24 @@ def test_no_default_secret_no_extra_port_and_pinned_images(compose):
     for name in ("postgres", "rabbitmq"):
         image = services[name]["image"]
         assert re.search(r":\d+\.\d+", image), f"{name} image {image} is not pinned to a version"
+
+
+def test_only_the_gateway_gets_the_token_signing_key_every_process_the_public_key(compose, procfile):
+    raw = COMPOSE.read_text()
+    assert "JWT_SECRET" not in raw  # tokens are signed with a key pair, not a shared secret
+    secrets = compose["secrets"]
+    assert secrets["jwt-private-key"]["file"].startswith("${JWT_PRIVATE_KEY_FILE:?")
+    assert secrets["jwt-public-key"]["file"].startswith("${JWT_PUBLIC_KEY_FILE:?")
+    services = compose["services"]
+    for name in procfile:
+        service = services[name]
+        env = service["environment"]
+        assert env["JWT_PUBLIC_KEY_FILE"] == "/run/secrets/jwt-public-key", name
+        assert env.get("APP_ENV") == "production", name  # the development key pair is refused
+        assert "jwt-public-key" in service["secrets"], name
+        holds_private = "jwt-private-key" in service["secrets"] or "JWT_PRIVATE_KEY_FILE" in env
+        assert holds_private == (name == "gateway"), f"{name} must {'' if name == 'gateway' else 'not '}sign tokens"
+    assert services["gateway"]["environment"]["JWT_PRIVATE_KEY_FILE"] == "/run/secrets/jwt-private-key"
+    for name, service in services.items():
+        if name not in procfile:  # the servers and the migration steps sign nothing either
+            assert "jwt-private-key" not in service.get("secrets", []), name

@@ -101,3 +101,26 @@ def test_request_id_is_echoed_through_the_gateway(stack, admin):
     response = admin.get("/api/v1/bills", headers={"X-Request-ID": "e2e-request-42"})
     assert response.status_code == 200, response.text
     assert response.headers.get("X-Request-ID") == "e2e-request-42"
+
+
+def test_a_password_or_role_change_ends_earlier_tokens_at_once(gateway_url, admin):
+    username = f"staff-{uuid.uuid4().hex[:8]}"
+    created = admin.post(
+        "/api/v1/staff", json={"username": username, "name": "Meena", "password": "staff-password-1", "role": "staff"}
+    )
+    assert created.status_code == 201, created.text
+    staff_id = created.json()["id"]
+    before_password = Client(gateway_url, login(gateway_url, username, "staff-password-1"))
+    assert before_password.get("/api/v1/auth/me").status_code == 200
+
+    changed = admin.patch(f"/api/v1/staff/{staff_id}", json={"password": "staff-password-2"})
+    assert changed.status_code == 200, changed.text
+    assert before_password.get("/api/v1/auth/me").status_code == 401
+    assert before_password.get("/api/v1/customers").status_code == 401  # a proxied route too
+    before_role = Client(gateway_url, login(gateway_url, username, "staff-password-2"))
+    assert before_role.get("/api/v1/auth/me").json()["role"] == "staff"
+
+    assert admin.patch(f"/api/v1/staff/{staff_id}", json={"role": "admin"}).status_code == 200
+    assert before_role.get("/api/v1/auth/me").status_code == 401
+    fresh = Client(gateway_url, login(gateway_url, username, "staff-password-2"))
+    assert fresh.get("/api/v1/auth/me").json()["role"] == "admin"

@@ -18,7 +18,8 @@ TEST_ONLY = {
     "PORT",
 }
 READS = re.compile(
-    r"""(?:\benv\(\s*|\bsetting\(\s*|environ\.get\(\s*|environ\[\s*|getenv\(\s*|"""
+    # ``request.environ`` is the WSGI request's, not the process environment.
+    r"""(?:\benv\(\s*|\bsetting\(\s*|(?<!request\.)environ\.get\(\s*|(?<!request\.)environ\[\s*|getenv\(\s*|"""
     r"""_int\(\s*environ,\s*|_float\(\s*environ,\s*)["']([A-Z][A-Z0-9_]+)["']"""
 )
 
@@ -62,7 +63,24 @@ def test_every_service_database_url_is_documented():
 
     for service in SERVICES:
         assert f"{service.upper()}_DATABASE_URL" in documented()
-    assert {"DATABASE_URL", "VAR_DIR", "JWT_SECRET", "AMQP_URL", "ADMIN_USERNAME", "ADMIN_PASSWORD"} <= documented()
+    assert {
+        "DATABASE_URL",
+        "VAR_DIR",
+        "JWT_PRIVATE_KEY_FILE",
+        "JWT_PUBLIC_KEY_FILE",
+        "APP_ENV",
+        "AMQP_URL",
+        "ADMIN_USERNAME",
+        "ADMIN_PASSWORD",
+    } <= documented()
+
+
+def test_no_signing_key_or_secret_is_given_a_value():
+    """The key pair is the user's (or `make run`'s development pair): the example sets none."""
+    text = (REPO_ROOT / ".env.example").read_text()
+    assert "JWT_SECRET" not in text
+    for variable in ("JWT_PRIVATE_KEY_FILE", "JWT_PUBLIC_KEY_FILE", "APP_ENV"):
+        assert not re.search(rf"^{variable}=", text, re.MULTILINE), f"{variable} must stay commented"
 
 
 def test_every_documented_variable_has_a_comment_above_it():

@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, text
 
 from shared.testing import Probe, VhostAdmin, _with_vhost, eventually, token_for
 
-from .stack import JWT_SECRET, Stack, group_alive, parse_procfile, service_of
+from .stack import Stack, group_alive, parse_procfile, service_of
 
 pytestmark = pytest.mark.e2e
 
@@ -41,7 +41,7 @@ def test_billing_processes_start_serve_relay_and_stop(databases, own_vhost, tmp_
         stack.wait_ready(timeout=60)
         base = stack.url("billing")
         assert requests.get(base + "/api/v1/bills", timeout=10).status_code == 401
-        headers = {"Authorization": f"Bearer {token_for('admin', 1, secret=JWT_SECRET)}"}
+        headers = {"Authorization": f"Bearer {token_for('admin', 1)}"}
         response = requests.post(
             base + "/api/v1/bills",
             headers=headers,

@@ -14,7 +14,7 @@ import sys
 import pytest
 import requests
 
-from shared.testing import Probe, eventually
+from shared.testing import Probe, eventually, session_key_files
 
 from .stack import REPO_ROOT, free_port
 
@@ -29,12 +29,14 @@ def _procfile_lines(*names: str) -> str:
 def test_environment_wins_over_env_file_for_make_run_processes(tmp_path, amqp_url, amqp_server_url):
     port = free_port()
     env_file = tmp_path / ".env"
+    private_key, public_key = session_key_files()
     env_file.write_text(
         # What .env says; the environment below says otherwise for AMQP_URL and ADMIN_PASSWORD.
         f"AMQP_URL={amqp_server_url.rsplit('/', 1)[0]}/no-such-vhost\n"
         "ADMIN_USERNAME=admin\n"
         "ADMIN_PASSWORD=password-from-env-file\n"
-        "JWT_SECRET=precedence-test-secret-0123456789abcdef0123456789\n"
+        f"JWT_PRIVATE_KEY_FILE={private_key}\n"
+        f"JWT_PUBLIC_KEY_FILE={public_key}\n"
         f"GATEWAY_PORT={port}\n"
     )
     procfile = tmp_path / "Procfile"
@@ -43,7 +45,16 @@ def test_environment_wins_over_env_file_for_make_run_processes(tmp_path, amqp_ur
         key: value
         for key, value in os.environ.items()
         if key
-        not in {"AMQP_URL", "ADMIN_PASSWORD", "ADMIN_USERNAME", "JWT_SECRET", "DATABASE_URL", "GATEWAY_DATABASE_URL"}
+        not in {
+            "AMQP_URL",
+            "ADMIN_PASSWORD",
+            "ADMIN_USERNAME",
+            "JWT_PRIVATE_KEY_FILE",
+            "JWT_PUBLIC_KEY_FILE",
+            "APP_ENV",
+            "DATABASE_URL",
+            "GATEWAY_DATABASE_URL",
+        }
     }
     environ.update(
         ENV_FILE=str(env_file),

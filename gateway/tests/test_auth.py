@@ -2,12 +2,13 @@
 
 import datetime as dt
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
 
 from gateway.app import create_app
 from gateway.models import LoginFailure, User
 from shared.auth import Principal, issue_token, verify_token
-from shared.testing import JWT_SECRET
+from shared.testing import TEST_PRIVATE_KEY, TEST_PUBLIC_KEY
 
 LOGIN = "/api/v1/auth/login"
 
@@ -30,7 +31,7 @@ def test_login_returns_a_bearer_token_for_the_user(client, runtime):
     body = response.json
     assert body["token_type"] == "Bearer" and body["expires_in"] == 8 * 3600
     assert body["user"] == {"id": 1, "username": "root", "name": "root", "role": "admin"}
-    principal = verify_token(body["access_token"], JWT_SECRET)
+    principal = verify_token(body["access_token"], TEST_PUBLIC_KEY)
     assert principal.id == 1 and principal.is_admin
     with runtime.session_factory() as session:
         assert session.scalar(select(User.password_hash)).startswith("$argon2id$")
@@ -105,9 +106,9 @@ def test_tampered_expired_or_foreign_tokens_are_401(client, admin_token):
     header, payload, signature = admin_token.split(".")
     tampered = f"{header}.{payload}.{signature[:-2]}{'AA' if signature[-2:] != 'AA' else 'BB'}"
     expired = issue_token(
-        Principal(1, "root", "admin"), JWT_SECRET, 60, now=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+        Principal(1, "root", "admin"), TEST_PRIVATE_KEY, 60, now=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
     )
-    foreign = issue_token(Principal(1, "root", "admin"), "another-secret-0123456789abcdef0123", 600)
+    foreign = issue_token(Principal(1, "root", "admin"), Ed25519PrivateKey.generate(), 600)
     for token in (tampered, expired, foreign, "not-a-jwt"):
         for path in ("/api/v1/auth/me", "/api/v1/bills"):
             response = client.get(path, headers={"Authorization": f"Bearer {token}"})
@@ -130,3 +131,52 @@ def test_disabling_or_demoting_takes_effect_on_every_route_at_once(client, admin
     client.patch(f"/api/v1/staff/{ravi_id}", json={"role": "staff"}, headers=admin)
     demoted = client.get("/api/v1/staff", headers=ravi)
     assert demoted.status_code == 401 and "role changed" in demoted.json["detail"]
+
+
+def bearer(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_a_password_change_ends_the_account_earlier_tokens_at_once(client, admin):
+    staff = add_staff(client, admin)
+    earlier = bearer(login(client, "asha", "asha-pass-1").json["access_token"])
+    assert client.get("/api/v1/bills", headers=earlier).status_code == 200
+    changed = client.patch(f"/api/v1/staff/{staff['id']}", json={"password": "asha-pass-2"}, headers=admin)
+    assert changed.status_code == 200, changed.json
+    for path in ("/api/v1/auth/me", "/api/v1/bills"):
+        refused = client.get(path, headers=earlier)
+        assert refused.status_code == 401 and "sign in again" in refused.json["detail"], path
+    assert login(client, "asha", "asha-pass-1", ip="10.0.0.5").status_code == 401
+    fresh = bearer(login(client, "asha", "asha-pass-2", ip="10.0.0.5").json["access_token"])
+    assert client.get("/api/v1/auth/me", headers=fresh).json["username"] == "asha"
+    assert client.get("/api/v1/bills", headers=fresh).status_code == 200
+
+
+def test_a_role_change_ends_earlier_tokens_even_when_the_role_is_changed_back(client, admin):
+    add_staff(client, admin, username="ravi", password="ravi-pass-1", role="admin", name="Ravi")
+    ravi_id = client.get("/api/v1/staff?role=admin", headers=admin).json["items"][-1]["id"]
+    earlier = bearer(login(client, "ravi", "ravi-pass-1").json["access_token"])
+    assert client.get("/api/v1/staff", headers=earlier).status_code == 200
+    for role in ("staff", "admin"):  # demoted, then made admin again: the earlier admin token stays dead
+        assert client.patch(f"/api/v1/staff/{ravi_id}", json={"role": role}, headers=admin).status_code == 200
+    assert client.get("/api/v1/staff", headers=earlier).status_code == 401
+    assert client.get("/api/v1/auth/me", headers=earlier).status_code == 401
+    fresh = bearer(login(client, "ravi", "ravi-pass-1").json["access_token"])
+    assert client.get("/api/v1/staff", headers=fresh).status_code == 200
+
+
+def test_a_rename_or_a_patch_to_the_same_role_keeps_the_tokens(client, admin):
+    staff = add_staff(client, admin)
+    token = bearer(login(client, "asha", "asha-pass-1").json["access_token"])
+    for change in ({"name": "Asha R."}, {"role": "staff"}, {"active": True}):
+        assert client.patch(f"/api/v1/staff/{staff['id']}", json=change, headers=admin).status_code == 200
+    assert client.get("/api/v1/auth/me", headers=token).status_code == 200
+
+
+def test_a_disabled_account_re_enabled_does_not_revive_its_earlier_tokens(client, admin):
+    staff = add_staff(client, admin)
+    earlier = bearer(login(client, "asha", "asha-pass-1").json["access_token"])
+    for active in (False, True):
+        assert client.patch(f"/api/v1/staff/{staff['id']}", json={"active": active}, headers=admin).status_code == 200
+    assert client.get("/api/v1/auth/me", headers=earlier).status_code == 401
+    assert login(client, "asha", "asha-pass-1").status_code == 200

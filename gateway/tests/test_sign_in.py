@@ -21,7 +21,7 @@ from gateway.staff import NewStaff, create_staff, update_staff
 from shared.auth import verify_token
 from shared.config import ConfigError, load_settings
 from shared.db import unit_of_work
-from shared.testing import JWT_SECRET
+from shared.testing import TEST_PUBLIC_KEY, key_environ
 
 NOON = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
 
@@ -55,8 +55,23 @@ def test_a_right_password_gives_a_token_for_the_user(runtime, settings, asha):
     result = attempt(runtime, settings, "asha-pass-1", username=" ASHA ", clock=Clock(issued_at))
     assert result.user.id == asha and result.token_type == "Bearer"
     assert result.expires_in == settings.token_ttl_seconds
-    principal = verify_token(result.access_token, JWT_SECRET)
+    principal = verify_token(result.access_token, TEST_PUBLIC_KEY)
     assert (principal.id, principal.username, principal.role) == (asha, "asha", "staff")
+    assert principal.token_version == 0
+
+
+def test_the_token_carries_the_account_token_version_which_a_new_password_or_role_raises(runtime, settings, asha):
+    def version_signed_in_with(password):
+        result = attempt(runtime, settings, password, clock=Clock(dt.datetime.now(dt.UTC)))
+        return verify_token(result.access_token, TEST_PUBLIC_KEY).token_version
+
+    versions = [version_signed_in_with("asha-pass-1")]
+    for changes in ({"password": "asha-pass-2"}, {"role": "admin"}, {"name": "Asha R."}, {"role": "admin"}):
+        with unit_of_work(runtime.session_factory) as session:
+            update_staff(session, asha, changes)
+        versions.append(version_signed_in_with("asha-pass-2"))
+    # A new password and a new role each end the earlier tokens; a new name or the same role does not.
+    assert versions == [0, 1, 2, 2, 2]
 
 
 def test_every_bad_credential_is_the_same_error_and_counts_although_the_caller_rolls_back(runtime, settings, asha):
@@ -100,7 +115,7 @@ def test_a_hash_made_with_older_parameters_is_replaced_on_sign_in(runtime, setti
 
 
 def test_gateway_settings_come_from_the_environment():
-    defaults = load_settings("gateway", environ={"JWT_SECRET": "s"}, cls=GatewaySettings)
+    defaults = load_settings("gateway", environ=key_environ(gateway=True), cls=GatewaySettings)
     assert defaults.upstreams == DEFAULT_UPSTREAMS
     assert (
         defaults.upstream_connect_timeout,
@@ -112,7 +127,7 @@ def test_gateway_settings_come_from_the_environment():
         "gateway",
         cls=GatewaySettings,
         environ={
-            "JWT_SECRET": "s",
+            **key_environ(gateway=True),
             "BILLING_URL": "http://billing:8000/",
             "UPSTREAM_READ_TIMEOUT": "0.5",
             "TRUSTED_PROXIES": "2",
@@ -126,7 +141,7 @@ def test_gateway_settings_come_from_the_environment():
     with pytest.raises(ConfigError, match="UPSTREAM_CONNECT_TIMEOUT"):
         load_settings(
             "gateway",
-            environ={"JWT_SECRET": "s", "UPSTREAM_CONNECT_TIMEOUT": "soon"},
+            environ={**key_environ(gateway=True), "UPSTREAM_CONNECT_TIMEOUT": "soon"},
             cls=GatewaySettings,
         )
     with pytest.raises(ValueError, match="payroll"):

@@ -133,7 +133,8 @@ def test_missing_admin_variables_fail_fast_naming_them(settings, runtime):
 def test_bootstrap_command_creates_the_admin(settings, runtime, monkeypatch, capsys):
     for name, value in {
         "GATEWAY_DATABASE_URL": settings.database_url,
-        "JWT_SECRET": settings.jwt_secret,
+        "JWT_PUBLIC_KEY_FILE": settings.jwt_public_key_file,
+        "JWT_PRIVATE_KEY_FILE": settings.jwt_private_key_file,
         "ADMIN_USERNAME": "cli-admin",
         "ADMIN_PASSWORD": "cli-admin-pass",
     }.items():
@@ -143,3 +144,32 @@ def test_bootstrap_command_creates_the_admin(settings, runtime, monkeypatch, cap
     assert "created admin 'cli-admin'" in capsys.readouterr().out
     with runtime.session_factory() as session:
         assert session.scalars(select(User.username)).all() == ["cli-admin"]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_the_token_version_migration_keeps_existing_accounts_at_version_0(backend, tmp_path, databases):
+    from alembic import command
+    from sqlalchemy import text
+
+    from shared.db import make_engine
+    from shared.migrations import alembic_config
+
+    url = f"sqlite:///{tmp_path / 'gateway.db'}" if backend == "sqlite" else databases.create("token_version")
+    command.upgrade(alembic_config("gateway", url), "0001")
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO users (username, name, role, active, password_hash, created_at, updated_at) "
+                    "VALUES ('asha', 'Asha', 'staff', true, 'x', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                )
+            )
+        command.upgrade(alembic_config("gateway", url), "head")
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT username, token_version FROM users")).all() == [("asha", 0)]
+        command.downgrade(alembic_config("gateway", url), "0001")
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT username FROM users")).scalars().all() == ["asha"]
+    finally:
+        engine.dispose()

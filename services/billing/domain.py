@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared import events
 from shared.errors import NotFound, ValidationFailed
 from shared.events import BillCreated
+from shared.idempotency import KeyAlreadyUsed
 from shared.money import CENTS
 
 from .models import Bill, BillItem, idempotency, messaging
@@ -25,6 +25,7 @@ class NewItem:
     amount: Decimal
     is_generic: bool = False
     duration_days: int | None = None
+    branded_price: Decimal | None = None  # generics only: the branded equivalent's price
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,13 @@ def check_bill(new: NewBill, today: dt.date) -> None:
         raise ValidationFailed(
             "a bill needs at least one item", errors={"items": ["at least one item, or visited_no_purchase: true"]}
         )
+    for n, item in enumerate(new.items):
+        if item.branded_price is not None and not item.is_generic:
+            # Savings are what a generic saves against its branded equivalent: a branded item has none.
+            raise ValidationFailed(
+                "only a generic item has a branded price",
+                errors={f"items.{n}.branded_price": ["only for items with is_generic: true"]},
+            )
 
 
 def create_bill(
@@ -93,23 +101,20 @@ def create_bill(
                 quantity=i.quantity,
                 amount=i.amount.quantize(CENTS),
                 is_generic=i.is_generic,
+                branded_price=i.branded_price.quantize(CENTS) if i.branded_price is not None else None,
                 duration_days=i.duration_days,
             )
             for n, i in enumerate(new.items, start=1)
         ],
     )
     session.add(bill)
+    session.flush()
     try:
-        session.flush()
         idempotency.remember(session, scope, idempotency_key, bill.id)
-        session.flush()
-    except IntegrityError:
-        # A concurrent request with the same key won; answer with its bill.
+    except KeyAlreadyUsed as first:
+        # A concurrent request with the same key won: drop this twin bill and answer with that one.
         session.rollback()
-        existing = idempotency.lookup(session, scope, idempotency_key)
-        if existing:
-            return get_bill(session, int(existing)), False
-        raise
+        return get_bill(session, int(first.resource_id)), False
     bill.bill_number = f"B{bill.bill_date:%Y%m%d}-{bill.id:06d}"
     messaging.add_event(session, bill_created(bill))
     return bill, True
@@ -136,6 +141,7 @@ def bill_created(bill: Bill) -> BillCreated:
                 quantity=item.quantity,
                 amount=item.amount,
                 duration_days=item.duration_days,
+                branded_price=item.branded_price,
             )
             for item in bill.items
         ],

@@ -12,6 +12,7 @@ from shared.clock import utcnow
 from shared.db import UTCDateTime
 from shared.idempotency import IdempotencyKeys
 from shared.messaging import MessagingTables
+from shared.money import generic_savings
 
 SOURCE = "/services/billing"
 
@@ -54,6 +55,13 @@ class BillItem(Base):
     is_generic: Mapped[bool] = mapped_column(Boolean, default=False)
     quantity: Mapped[int] = mapped_column(Integer)
     amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    # Generics only: what the branded equivalent of the same quantity costs (savings = it − amount).
+    branded_price: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
     duration_days: Mapped[int | None] = mapped_column(Integer)
 
     bill: Mapped[Bill] = relationship(back_populates="items")
+
+    @property
+    def savings(self) -> Decimal | None:
+        """What the generic saved against its branded equivalent (None without a branded price)."""
+        return generic_savings(self.is_generic, self.amount, self.branded_price)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, request
 
 from shared.config import load_settings
+from shared.db import set_reads_only
 from shared.dead_letters_api import dead_letters_blueprint
 from shared.runtime import Runtime
 from shared.web import create_service_app
@@ -20,4 +21,16 @@ def create_app(settings: ContactsSettings | None = None, runtime: Runtime | None
     app, _api = create_service_app(
         "contacts", settings, title="Contacts", runtime_obj=runtime, blueprints=[blp, dead_letters_blueprint(messaging)]
     )
+    # GET requests only read: on SQLite their transactions take no write lock, so they never
+    # wait behind an import or a worker writing (see shared.db.reads_only).
+    app.before_request(_reads_only_for_get)
+    app.teardown_request(_writes_again)
     return app
+
+
+def _reads_only_for_get() -> None:
+    set_reads_only(request.method in ("GET", "HEAD"))
+
+
+def _writes_again(_exc: BaseException | None) -> None:
+    set_reads_only(False)

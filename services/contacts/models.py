@@ -14,14 +14,28 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     Numeric,
     String,
     Text,
+    event,
+    or_,
+    select,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    ORMExecuteState,
+    Session,
+    mapped_column,
+    relationship,
+    with_loader_criteria,
+)
+from sqlalchemy.sql import TableClause, visitors
 
 from shared.clock import utcnow
+from shared.consent import ConsentCopies
 from shared.db import UTCDateTime
 from shared.idempotency import IdempotencyKeys
 from shared.messaging import MessagingTables
@@ -30,6 +44,8 @@ SOURCE = "/services/contacts"
 
 # Upload states
 PROCESSING, COMPLETED, FAILED = "processing", "completed", "failed"
+# Import job states
+QUEUED, RUNNING = "queued", "running"
 # Contact states
 PENDING, CONTACTED, CONVERTED, YELLOW = "pending", "contacted", "converted", "yellow"
 CONTACT_STATUSES = (PENDING, CONTACTED, CONVERTED, YELLOW)
@@ -46,6 +62,8 @@ class Base(DeclarativeBase):
 
 messaging = MessagingTables(Base.metadata, source=SOURCE)
 idempotency = IdempotencyKeys(Base.metadata)
+# Everyone's consent per phone (``consent.changed``), kept even before the phone is a contact.
+consents = ConsentCopies(Base.metadata)
 
 
 class ContactUpload(Base):
@@ -66,6 +84,8 @@ class ContactUpload(Base):
     duplicates_in_file: Mapped[int] = mapped_column(Integer, default=0)
     already_known: Mapped[int] = mapped_column(Integer, default=0)
     invalid: Mapped[int] = mapped_column(Integer, default=0)
+    # Imported contacts whose phone declined every channel (kept pending, their consent shown).
+    do_not_contact: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # {"<staff_id>": n} for the contacts this upload created.
     assigned: Mapped[dict] = mapped_column(JSON, default=dict)
     # The staff ids the admin chose (None: every active staff member).
@@ -90,6 +110,36 @@ class ContactUploadError(Base):
     reason: Mapped[str] = mapped_column(Text)
 
     __table_args__ = (Index("ix_contact_upload_errors_upload_row", "upload_id", "row"),)
+
+
+class ContactUploadFile(Base):
+    """The bytes of a queued upload, in parts of 1 MiB, until its import job ends (kept in the
+    database so any worker replica, on any machine, can read it; no shared volume needed)."""
+
+    __tablename__ = "contact_upload_files"
+
+    upload_id: Mapped[int] = mapped_column(ForeignKey("contact_uploads.id", ondelete="CASCADE"), primary_key=True)
+    part: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class ContactImportJob(Base):
+    """A large upload waiting for, or held by, an importer (``python -m services.contacts.worker import``).
+
+    The row lives from the request that queued it until the import completed or failed and its
+    unfinished contacts were removed: while it exists, the upload's contacts are hidden
+    (``uploads.visibility``). An importer holds it by a lease it renews; a lease that ran out
+    (its process died) lets another importer take the job over."""
+
+    __tablename__ = "contact_import_jobs"
+
+    upload_id: Mapped[int] = mapped_column(ForeignKey("contact_uploads.id", ondelete="CASCADE"), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16), default=QUEUED)
+    region: Mapped[str] = mapped_column(String(8))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(100))
+    lease_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class ContactRecord(Base):
@@ -179,8 +229,15 @@ class FollowUp(Base):
     done_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     done_by: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # What scheduled it by itself (a yellow flag: ``yellow:bill:<source>:<bill id>`` or
+    # ``yellow:staff:<instant>``); None for a follow-up staff asked for. Unique per contact, so a
+    # republished bill never schedules a second one.
+    cause: Mapped[str | None] = mapped_column(String(200))
 
-    __table_args__ = (Index("ix_contact_follow_ups_open_due", "done_at", "due_at"),)
+    __table_args__ = (
+        Index("ix_contact_follow_ups_open_due", "done_at", "due_at"),
+        Index("ix_contact_follow_ups_contact_cause", "contact_id", "cause", unique=True),
+    )
 
 
 class StaffMember(Base):
@@ -206,3 +263,44 @@ class CustomerLink(Base):
     phone: Mapped[str] = mapped_column(String(20), primary_key=True)
     customer_id: Mapped[str] = mapped_column(String(64))
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+# -- contacts of unfinished imports are hidden ---------------------------------------------------
+#: Execution option of a query that must see every contact row, imported or being imported
+#: (the importer's "is this phone a contact already?" lookup: the unique index sees them all).
+INCLUDE_UNFINISHED_IMPORTS = "include_unfinished_imports"
+
+
+def _reads_contacts(statement: object) -> bool:
+    # The ORM hands annotated copies of the table: compare names, not identity.
+    return any(
+        getattr(element, "fullname", None) == "contact_records" and isinstance(element, TableClause)
+        for element in visitors.iterate(statement)  # type: ignore[arg-type]
+    )
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _hide_unfinished_imports(state: ORMExecuteState) -> None:
+    """Every ORM query of contacts leaves out the contacts of uploads that still have an import
+    job: a worker import on SQLite commits in chunks, and nothing of it may be seen (listed,
+    counted, worked, converted by a bill) before it completes; if it fails they are deleted.
+    No job, no filter: the usual query is unchanged (one look at the tiny jobs table)."""
+    if (
+        not state.is_select
+        or state.is_column_load
+        or state.is_relationship_load
+        or state.execution_options.get(INCLUDE_UNFINISHED_IMPORTS)
+        or not _reads_contacts(state.statement)
+    ):
+        return
+    hidden = list(
+        state.session.scalars(select(ContactImportJob.upload_id), execution_options={INCLUDE_UNFINISHED_IMPORTS: True})
+    )
+    if hidden:
+        state.statement = state.statement.options(
+            with_loader_criteria(
+                ContactRecord,
+                or_(ContactRecord.upload_id.is_(None), ContactRecord.upload_id.not_in(hidden)),
+                include_aliases=True,
+            )
+        )

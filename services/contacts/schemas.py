@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+from typing import ClassVar
 
 import marshmallow as ma
 from marshmallow import validate
 
-from shared.fields import ExternalId, Money, QuerySchema, StrictSchema, Text, UtcDateTime
+from shared.consent import CONSENT_VALUES
+from shared.exports import EXPORT_FORMATS
+from shared.fields import ExternalId, Money, PatchSchema, QuerySchema, StrictSchema, Text, UtcDateTime
 from shared.ids import MAX_ID, ascii_int
 from shared.web import PageArgs, page_schema
 
@@ -17,11 +21,21 @@ from .uploads.error_report import REPORT_FORMATS
 UTC = dt.UTC
 
 
+#: ``assign_to``: staff ids (up to nine digits) separated by commas, spaces around them allowed.
+STAFF_IDS_PATTERN = r"^ *([0-9]{1,9} *)?(, *([0-9]{1,9} *)?)*$"
+
+
 class StaffIdList(ma.fields.String):
     """``assign_to``: comma-separated staff ids (``"3,5,8"``)."""
 
+    def __init__(self, **kwargs):
+        kwargs.setdefault("metadata", {}).update({"pattern": STAFF_IDS_PATTERN, "maxLength": 5000})
+        super().__init__(**kwargs)
+
     def _deserialize(self, value, attr, data, **kwargs):
         raw = super()._deserialize(value, attr, data, **kwargs)
+        if len(raw) > 5000 or not re.fullmatch(STAFF_IDS_PATTERN, raw):
+            raise ma.ValidationError("staff ids separated by commas, such as 3,5,8")
         ids = []
         for part in raw.split(","):
             part = part.strip()
@@ -67,6 +81,9 @@ class UploadSchema(ma.Schema):
     imported = ma.fields.Integer()
     duplicates_in_file = ma.fields.Integer()
     already_known = ma.fields.Integer()
+    do_not_contact = ma.fields.Integer(
+        metadata={"description": "imported contacts whose phone declined every channel (kept pending)"}
+    )
     invalid = ma.fields.Integer()
     assigned = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())
     failure_reason = ma.fields.String(allow_none=True)
@@ -119,6 +136,14 @@ class DueFollowUpSchema(FollowUpSchema):
     contact_status = ma.fields.String()
 
 
+class ConsentChannelsSchema(ma.Schema):
+    """Per channel what the phone's owner said: ``granted``, ``declined`` or ``unknown`` (never asked)."""
+
+    whatsapp = ma.fields.String(required=True, metadata={"enum": list(CONSENT_VALUES)})
+    call = ma.fields.String(required=True, metadata={"enum": list(CONSENT_VALUES)})
+    sms = ma.fields.String(required=True, metadata={"enum": list(CONSENT_VALUES)})
+
+
 class ContactSchema(ma.Schema):
     id = ma.fields.Integer()
     phone = ma.fields.String()
@@ -135,6 +160,10 @@ class ContactSchema(ma.Schema):
     customer_id = ExternalId(allow_none=True)
     created_at = UtcDateTime()
     updated_at = UtcDateTime()
+    consent = ma.fields.Nested(
+        ConsentChannelsSchema,
+        metadata={"description": "the phone's consent; a declined WhatsApp or call is refused (409)"},
+    )
 
 
 class ContactDetailSchema(ContactSchema):
@@ -149,7 +178,9 @@ class ContactDetailSchema(ContactSchema):
     )
 
 
-class ContactQuerySchema(PageArgs, QuerySchema):
+class ContactFilters(QuerySchema):
+    """What the contact list is filtered by (the list and its export)."""
+
     status = ma.fields.String(load_default=None, validate=validate.OneOf(CONTACT_STATUSES))
     whatsapp_status = ma.fields.String(load_default=None, validate=validate.OneOf(WHATSAPP_STATUSES))
     assigned_to = ma.fields.Integer(load_default=None, validate=validate.Range(min=1, max=MAX_ID))
@@ -157,13 +188,34 @@ class ContactQuerySchema(PageArgs, QuerySchema):
     q = ma.fields.String(load_default=None, validate=validate.Length(max=100))
 
 
-class ContactPatchSchema(StrictSchema):
+class ContactQuerySchema(PageArgs, ContactFilters):
+    pass
+
+
+class ContactExportQuerySchema(ContactFilters):
+    format = ma.fields.String(load_default="csv", validate=validate.OneOf(EXPORT_FORMATS))
+
+
+class ContactPatchSchema(PatchSchema):
     name = Text(allow_none=True, validate=validate.Length(max=200))
     whatsapp_status = ma.fields.String(validate=validate.OneOf(WHATSAPP_STATUSES))
     assigned_to = ma.fields.Integer(validate=validate.Range(min=1, max=MAX_ID), metadata={"description": "admins only"})
 
 
 class InteractionInSchema(StrictSchema):
+    # Call details belong to calls.
+    openapi_extra: ClassVar[dict] = {
+        "anyOf": [
+            {"properties": {"type": {"enum": ["call"]}}},
+            {
+                "properties": {
+                    "call_duration_minutes": {"nullable": True, "enum": [None]},
+                    "call_successful": {"nullable": True, "enum": [None]},
+                }
+            },
+        ]
+    }
+
     type = ma.fields.String(required=True, validate=validate.OneOf(INTERACTION_TYPES))
     notes = Text(load_default=None, allow_none=True, validate=validate.Length(max=5000))
     customer_response = Text(load_default=None, allow_none=True, validate=validate.Length(max=5000))
@@ -200,6 +252,20 @@ class WhatsappQuerySchema(QuerySchema):
 
 class WhatsappLinkSchema(ma.Schema):
     url = ma.fields.String()
+
+
+class WhatsappInSchema(StrictSchema):
+    template = Text(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=1000),
+        metadata={"description": "message text; {name} becomes the contact's name (default: a greeting)"},
+    )
+
+
+class WhatsappSentSchema(ma.Schema):
+    url = ma.fields.String(metadata={"description": "https://wa.me link with the message typed in"})
+    contact = ma.fields.Nested(ContactSchema)
 
 
 UploadPageSchema = page_schema(UploadSchema)

@@ -6,12 +6,20 @@ from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from shared.web import current_principal, paginate, require_admin, transaction
+from shared.web import admin_only, current_principal, paginate, pharmacy_today, transaction
+from shared.web.downloads import download, download_responses
 
-from . import domain
+from . import consent, domain
 from .schemas import (
+    AdherenceQuerySchema,
+    AdherenceSchema,
     AuditPageSchema,
     AuditQuerySchema,
+    ConsentChangePageSchema,
+    ConsentHistoryQuerySchema,
+    ConsentInSchema,
+    ConsentSchema,
+    CustomerExportQuerySchema,
     CustomerInSchema,
     CustomerPageSchema,
     CustomerPatchSchema,
@@ -27,6 +35,12 @@ blp = Blueprint(
     "customers", __name__, url_prefix="/customers", description="Customer profiles (every read and change is audited)"
 )
 audit_blp = Blueprint("audit", __name__, url_prefix="/admin/audit", description="Who read or changed which profile")
+consent_blp = Blueprint(
+    "consent",
+    __name__,
+    url_prefix="/consent",
+    description="What each phone's owner agreed to be contacted by (WhatsApp, call, SMS); every change is kept",
+)
 
 
 @blp.route("")
@@ -48,7 +62,7 @@ class Customers(MethodView):
         """Create a customer by hand (a phone that already has a profile is 409)."""
         with transaction() as session:
             customer, created = domain.create_customer(
-                session, body, current_principal(), request.headers.get("Idempotency-Key")
+                session, body, current_principal(), request.headers.get("Idempotency-Key"), today=pharmacy_today()
             )
         return customer, (201 if created else 200)
 
@@ -67,7 +81,7 @@ class CustomerById(MethodView):
     def patch(self, changes, customer_id):
         """Change any profile field: basic, medical, preferences, notes, category (audited)."""
         with transaction() as session:
-            return domain.update_customer(session, customer_id, changes, current_principal())
+            return domain.update_customer(session, customer_id, changes, current_principal(), today=pharmacy_today())
 
 
 @blp.route("/by-phone/<phone>")
@@ -78,6 +92,33 @@ class CustomerByPhone(MethodView):
         """The profile of a phone written in any common form (audited)."""
         with transaction() as session:
             return domain.read_customer_by_phone(session, path_args["phone"], current_principal())
+
+
+@blp.route("/export")
+class CustomersExport(MethodView):
+    @blp.arguments(CustomerExportQuerySchema, location="query")
+    @download_responses(blp, "Every matching customer's basic fields (never medical ones), CSV or XLSX")
+    @admin_only
+    def get(self, args):
+        """Export customers (admin): basic fields only; the export is audit-logged."""
+        with transaction() as session:
+            domain.record_export(session, current_principal(), args)
+        return download(
+            "customers",
+            args["format"],
+            domain.EXPORT_COLUMNS,
+            lambda session: domain.export_rows(session, args["category"], args["q"]),
+        )
+
+
+@blp.route("/<int:customer_id>/adherence")
+class CustomerAdherence(MethodView):
+    @blp.arguments(AdherenceQuerySchema, location="query")
+    @blp.response(200, AdherenceSchema)
+    def get(self, args, customer_id):
+        """Proportion of days covered (PDC) per medicine over the last `days` days (audited)."""
+        with transaction() as session:
+            return domain.adherence(session, customer_id, current_principal(), pharmacy_today(), args["days"])
 
 
 @blp.route("/<int:customer_id>/purchases")
@@ -95,9 +136,9 @@ class CustomerPurchases(MethodView):
 class AuditLog(MethodView):
     @audit_blp.arguments(AuditQuerySchema, location="query")
     @audit_blp.response(200, AuditPageSchema)
+    @admin_only
     def get(self, args):
         """Audit entries, newest first (admin): by customer (`subject`), user (id or username), period."""
-        require_admin()
         with transaction() as session:
             return paginate(
                 session,
@@ -105,3 +146,33 @@ class AuditLog(MethodView):
                 args["page"],
                 args["per_page"],
             )
+
+
+@consent_blp.route("/<phone>")
+class PhoneConsent(MethodView):
+    @consent_blp.arguments(PhonePathSchema, location="path")
+    @consent_blp.response(200, ConsentSchema)
+    def get(self, path_args, phone):
+        """A phone's consent per channel (`unknown` where it was never recorded)."""
+        with transaction() as session:
+            return consent.get_consent(session, path_args["phone"])
+
+    @consent_blp.arguments(PhonePathSchema, location="path")
+    @consent_blp.arguments(ConsentInSchema)
+    @consent_blp.response(200, ConsentSchema)
+    def put(self, path_args, body, phone):
+        """Record what the phone's owner said for some channels, and where (kept in the history)."""
+        answers = {channel: value for channel, value in body.items() if channel != "source"}
+        with transaction() as session:
+            return consent.set_consent(session, path_args["phone"], answers, body["source"], current_principal())
+
+
+@consent_blp.route("/<phone>/history")
+class PhoneConsentHistory(MethodView):
+    @consent_blp.arguments(PhonePathSchema, location="path")
+    @consent_blp.arguments(ConsentHistoryQuerySchema, location="query")
+    @consent_blp.response(200, ConsentChangePageSchema)
+    def get(self, path_args, args, phone):
+        """Every change of a phone's consent, newest first, with who recorded it and when."""
+        with transaction() as session:
+            return paginate(session, consent.consent_history_query(path_args["phone"]), args["page"], args["per_page"])

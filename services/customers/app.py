@@ -9,7 +9,7 @@ from shared.dead_letters_api import dead_letters_blueprint
 from shared.runtime import Runtime
 from shared.web import create_service_app
 
-from .api import audit_blp, blp
+from .api import audit_blp, blp, consent_blp
 from .models import messaging
 
 
@@ -21,6 +21,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         settings,
         title="Customers",
         runtime_obj=runtime,
-        blueprints=[blp, audit_blp, dead_letters_blueprint(messaging)],
+        blueprints=[blp, consent_blp, audit_blp, dead_letters_blueprint(messaging)],
     )
     return app

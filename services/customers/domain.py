@@ -11,12 +11,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+from collections.abc import Iterator
 from decimal import Decimal
 
-from sqlalchemy import false, or_, select
+from sqlalchemy import ColumnElement, false, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from shared.adherence import Fill, coverage, medicine_key
 from shared.auth import Principal
 from shared.categories import CONTACT_SHEET
 from shared.clock import utcnow
@@ -25,14 +27,16 @@ from shared.db import dialect_insert, escape_like
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.events import BillCreated, ContactConverted, CustomerUpserted, PurchaseRecorded
 from shared.ids import MAX_ID, ascii_int, id_order, wire_id
-from shared.money import CENTS
+from shared.money import CENTS, generic_savings
 from shared.refills import refill_reminder_date
 
+from .categories import CategoryDecision, category_history, current_category, from_bill, from_staff
 from .models import (
     BY_BILL,
     BY_CONVERSION,
     BY_STAFF,
     AuditEntry,
+    CategoryChoice,
     CountedBill,
     Customer,
     CustomerPurchase,
@@ -59,6 +63,7 @@ EDITABLE_FIELDS = (
     "special_notes",
 )
 READ, CREATE, UPDATE, READ_PURCHASES = "read", "create", "update", "read_purchases"
+READ_ADHERENCE, EXPORT = "read_adherence", "export"
 
 
 # -- pure rules -----------------------------------------------------------------------------
@@ -67,6 +72,36 @@ def refill_due_date(purchase_date: dt.date, duration_days: int | None) -> dt.dat
     if duration_days is None:
         return None
     return refill_reminder_date(purchase_date, duration_days)
+
+
+# -- categories -----------------------------------------------------------------------------
+def category_decisions(session: Session, customer_id: int) -> list[CategoryDecision]:
+    """Every bill that gave the customer a category and every choice staff made."""
+    bills = session.execute(
+        select(CountedBill.customer_category, CountedBill.bill_date, CountedBill.source, CountedBill.bill_id).where(
+            CountedBill.customer_id == customer_id, CountedBill.customer_category.is_not(None)
+        )
+    ).all()
+    choices = session.scalars(select(CategoryChoice).where(CategoryChoice.customer_id == customer_id)).all()
+    return [from_bill(row.customer_category, row.bill_date, row.source, row.bill_id) for row in bills] + [
+        from_staff(choice.category, choice.chosen_on, choice.chosen_at, choice.id) for choice in choices
+    ]
+
+
+def _apply_category(session: Session, customer: Customer) -> None:
+    """Set the category the stored decisions give (a profile nobody decided yet keeps its own)."""
+    decision = current_category(category_decisions(session, customer.id))
+    if decision is not None:
+        customer.category = decision.category
+        customer.category_source = BY_BILL if decision.source == "bill" else BY_STAFF
+
+
+def full_profile(session: Session, customer: Customer) -> Customer:
+    """The profile as a detail shows it: with ``category_history`` ([{category, since, source,
+    bill_id?}], oldest first) and its consent loaded while the session is open."""
+    customer.category_history = category_history(category_decisions(session, customer.id))  # type: ignore[attr-defined]
+    session.refresh(customer, ["consent_record"])
+    return customer
 
 
 # -- consumed events ------------------------------------------------------------------------
@@ -129,6 +164,7 @@ def record_bill(session: Session, source: str, bill: BillCreated) -> Customer | 
             bill_id=bill_id,
             bill_date=bill_date,
             total_amount=total,
+            customer_category=bill.customer_category,
             counted_at=utcnow(),
         )
         .on_conflict_do_nothing(index_elements=["source", "bill_id"])
@@ -138,12 +174,10 @@ def record_bill(session: Session, source: str, bill: BillCreated) -> Customer | 
         return None
 
     earliest = _is_earliest_bill(session, customer.id, source, bill_id, bill_date)
-    # Category and name follow the customer's earliest bill (by date, then source and bill id, so
-    # delivery order never matters) unless staff set them; a profile made by a conversion takes
-    # its first bill's category and name, as if the bill had come first.
-    if customer.category_source == BY_CONVERSION or (customer.category_source == BY_BILL and earliest):
-        customer.category = bill.customer_category
-        customer.category_source = BY_BILL
+    _apply_category(session, customer)
+    # The name follows the customer's earliest bill (by date, then source and bill id, so delivery
+    # order never matters) unless staff set it; a profile made by a conversion takes its first
+    # bill's name, as if the bill had come first.
     if name and (
         customer.name is None
         or customer.name_source == BY_CONVERSION
@@ -170,12 +204,18 @@ def record_bill(session: Session, source: str, bill: BillCreated) -> Customer | 
                 is_generic=item.is_generic,
                 quantity=item.quantity,
                 amount=item.amount.quantize(CENTS),
+                branded_price=item.branded_price.quantize(CENTS)
+                if item.is_generic and item.branded_price is not None
+                else None,
+                savings=generic_savings(item.is_generic, item.amount.quantize(CENTS), item.branded_price),
                 duration_days=item.duration_days,
                 refill_due_date=refill_due_date(bill_date, item.duration_days),
             )
             for item in bill.items
         ]
     )
+    saved = sum((purchase.savings for purchase in purchases if purchase.savings is not None), Decimal("0"))
+    customer.total_generic_savings = (Decimal(customer.total_generic_savings or 0) + saved).quantize(CENTS)
     session.add_all(purchases)
     session.flush()
     publish_customer(session, customer)
@@ -252,6 +292,7 @@ def customer_upserted(customer: Customer) -> CustomerUpserted:
         total_visits=customer.total_visits,
         total_purchases=Decimal(customer.total_purchases).quantize(CENTS),
         contact_record_id=wire_id(customer.contact_record_id),
+        generic_education_given_on=customer.generic_education_given_on,
     )
 
 
@@ -267,6 +308,8 @@ def purchase_recorded(purchase: CustomerPurchase) -> PurchaseRecorded:
         quantity=purchase.quantity,
         amount=purchase.amount,
         duration_days=purchase.duration_days,
+        branded_price=purchase.branded_price,
+        savings=purchase.savings,
     )
 
 
@@ -319,11 +362,10 @@ def audit_query(
 
 # -- staff use cases ------------------------------------------------------------------------
 def create_customer(
-    session: Session, fields: dict, actor: Principal, idempotency_key: str | None = None
+    session: Session, fields: dict, actor: Principal, idempotency_key: str | None = None, *, today: dt.date
 ) -> tuple[Customer, bool]:
-    """A profile entered by staff; ``(customer, created)``, a retried key returns the first one.
-
-    A phone that already has a profile is a Conflict.
+    """A profile entered by staff on the pharmacy day ``today``; ``(customer, created)``, a retried
+    key returns the first one. A phone that already has a profile is a Conflict.
     """
     scope = f"customers:{actor.id}"  # a client's keys are its own
     existing = idempotency.lookup(session, scope, idempotency_key)
@@ -354,17 +396,31 @@ def create_customer(
             return _replayed(session, int(existing), actor), False
         _check_phone_free(session, fields["phone"])
         raise
+    _choose_category(session, customer, actor, today)
+    if customer.generic_education_given:
+        customer.generic_education_given_on = today
     audit(session, actor, customer.id, CREATE, sorted(k for k, v in fields.items() if v not in (None, [], "")))
     publish_customer(session, customer)
     log.info("customer created", extra={"customer_id": customer.id})
-    return customer, True
+    return full_profile(session, customer), True
+
+
+def _choose_category(session: Session, customer: Customer, actor: Principal, today: dt.date) -> None:
+    """Keep staff's choice of ``customer.category`` (it stands until a bill of a later day)."""
+    session.add(
+        CategoryChoice(
+            customer_id=customer.id, category=customer.category, chosen_on=today, chosen_at=utcnow(), chosen_by=actor.id
+        )
+    )
+    session.flush()
+    _apply_category(session, customer)
 
 
 def _replayed(session: Session, customer_id: int, actor: Principal) -> Customer:
     """The profile a retried create answers with; showing it again is a read."""
     customer = _get(session, customer_id)
     audit(session, actor, customer.id, READ)
-    return customer
+    return full_profile(session, customer)
 
 
 def _check_phone_free(session: Session, phone: str, but: int | None = None) -> None:
@@ -387,7 +443,7 @@ def read_customer(session: Session, customer_id: int, actor: Principal) -> Custo
     """One full profile (medical fields included); the read is audited."""
     customer = _get(session, customer_id)
     audit(session, actor, customer.id, READ)
-    return customer
+    return full_profile(session, customer)
 
 
 def read_customer_by_phone(session: Session, phone: str, actor: Principal) -> Customer:
@@ -396,11 +452,12 @@ def read_customer_by_phone(session: Session, phone: str, actor: Principal) -> Cu
     if customer is None:
         raise NotFound("no customer has this phone number")
     audit(session, actor, customer.id, READ)
-    return customer
+    return full_profile(session, customer)
 
 
-def update_customer(session: Session, customer_id: int, changes: dict, actor: Principal) -> Customer:
-    """Staff edits any profile field; the change is audited (names of changed fields) and published."""
+def update_customer(session: Session, customer_id: int, changes: dict, actor: Principal, *, today: dt.date) -> Customer:
+    """Staff edits any profile field on the pharmacy day ``today``; the change is audited (names of
+    changed fields) and published. A category staff set stands until a bill of a later day."""
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValidationFailed("these fields cannot be changed", errors={k: ["cannot be changed"] for k in unknown})
@@ -410,8 +467,10 @@ def update_customer(session: Session, customer_id: int, changes: dict, actor: Pr
     changed = sorted(k for k, v in changes.items() if getattr(customer, k) != v)
     for key in changed:
         setattr(customer, key, changes[key])
-    if "category" in changes:
-        customer.category_source = BY_STAFF
+    if "category" in changed:
+        _choose_category(session, customer, actor, today)
+    if "generic_education_given" in changed:
+        customer.generic_education_given_on = today if customer.generic_education_given else None
     if "name" in changes:
         customer.name_source = BY_STAFF
     if changed:
@@ -427,7 +486,7 @@ def update_customer(session: Session, customer_id: int, changes: dict, actor: Pr
         publish_customer(session, customer)
     audit(session, actor, customer.id, UPDATE, changed)
     log.info("customer updated", extra={"customer_id": customer.id, "fields": changed})
-    return customer
+    return full_profile(session, customer)
 
 
 def customers_query(category: str | None = None, q: str | None = None):
@@ -437,7 +496,7 @@ def customers_query(category: str | None = None, q: str | None = None):
         stmt = stmt.where(Customer.category == category)
     q = (q or "").strip()
     if q:
-        matches = [Customer.name.ilike(f"%{escape_like(q)}%", escape="\\")]
+        matches: list[ColumnElement[bool]] = [Customer.name.ilike(f"%{escape_like(q)}%", escape="\\")]
         digits = re.sub(r"\D", "", q)
         if digits:
             matches.append(Customer.phone.contains(digits))
@@ -454,3 +513,72 @@ def purchases_query(session: Session, customer_id: int, actor: Principal):
         .where(CustomerPurchase.customer_id == customer.id)
         .order_by(CustomerPurchase.purchase_date.desc(), CustomerPurchase.id.desc())
     )
+
+
+def adherence(session: Session, customer_id: int, actor: Principal, today: dt.date, days: int) -> dict:
+    """PDC per medicine over the last ``days`` days (``shared.adherence``), lowest first; audited.
+
+    Only purchases with a duration count (without one nobody knows how long the supply lasts);
+    purchases of one medicine are grouped by ``medicine_key`` and shown under their latest name.
+    """
+    customer = _get(session, customer_id)
+    audit(session, actor, customer.id, READ_ADHERENCE)
+    rows = session.execute(
+        select(CustomerPurchase.medicine_name, CustomerPurchase.purchase_date, CustomerPurchase.duration_days)
+        .where(
+            CustomerPurchase.customer_id == customer.id,
+            CustomerPurchase.duration_days.is_not(None),
+            CustomerPurchase.purchase_date <= today,
+        )
+        .order_by(CustomerPurchase.purchase_date, CustomerPurchase.id)
+    ).all()
+    fills: dict[str, list[Fill]] = {}
+    names: dict[str, str] = {}
+    for row in rows:
+        key = medicine_key(row.medicine_name)
+        fills.setdefault(key, []).append(Fill(row.purchase_date, row.duration_days))
+        names[key] = row.medicine_name  # the latest purchase's spelling
+    medicines = []
+    for key, medicine_fills in fills.items():
+        result = coverage(medicine_fills, today, days)
+        if result is not None:
+            medicines.append(
+                {
+                    "medicine_name": names[key],
+                    "period_start": result.period_start,
+                    "period_days": result.period_days,
+                    "days_covered": result.days_covered,
+                    "pdc": result.pdc,
+                }
+            )
+    medicines.sort(key=lambda m: (m["pdc"], m["medicine_name"]))
+    return {"customer_id": customer.id, "period_days": days, "as_of": today, "medicines": medicines}
+
+
+# -- export ---------------------------------------------------------------------------------
+#: What a customer export holds: identity and counters, never a medical field.
+EXPORT_COLUMNS = (
+    "id",
+    "phone",
+    "name",
+    "category",
+    "total_visits",
+    "total_purchases",
+    "total_generic_savings",
+    "first_visit_date",
+    "last_visit_date",
+    "prefers_generic",
+)
+
+
+def record_export(session: Session, actor: Principal, filters: dict) -> None:
+    """Audit an export of customers (who, when, which filters: names only, like every audit row)."""
+    audit(session, actor, None, EXPORT, sorted(k for k in ("category", "q") if filters.get(k)))
+
+
+def export_rows(session: Session, category: str | None, q: str | None) -> Iterator[tuple[object, ...]]:
+    """Every matching customer's export row, read in batches (constant memory)."""
+    columns = [getattr(Customer, name) for name in EXPORT_COLUMNS]
+    stmt = customers_query(category, q).with_only_columns(*columns).execution_options(yield_per=1000)
+    for row in session.execute(stmt):
+        yield tuple(row)

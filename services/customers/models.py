@@ -7,17 +7,17 @@ import datetime as dt
 from decimal import Decimal
 
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from shared.clock import utcnow
+from shared.consent import NO_ANSWER, UNKNOWN, ConsentView
 from shared.db import UTCDateTime
 from shared.idempotency import IdempotencyKeys
 from shared.messaging import MessagingTables
 
 SOURCE = "/services/customers"
 
-# Who decided a profile's category: a bill (follows the earliest bill), a conversion (replaced by
-# the first bill), or staff (kept whatever bills say).
+# Who decided a profile's category (and name): a bill, a conversion (until the first bill), or staff.
 BY_BILL, BY_CONVERSION, BY_STAFF = "bill", "conversion", "staff"
 # The fields that are health data: never logged, never in an event.
 MEDICAL_FIELDS = ("chronic_conditions", "allergies", "primary_doctor", "special_notes")
@@ -51,6 +51,8 @@ class Customer(Base):
     name_source: Mapped[str | None] = mapped_column(String(20))
     prefers_generic: Mapped[bool] = mapped_column(Boolean, default=False)
     generic_education_given: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The pharmacy day staff recorded it (reports count generics bought after it).
+    generic_education_given_on: Mapped[dt.date | None] = mapped_column(Date)
     special_notes: Mapped[str | None] = mapped_column(Text)
     # Ids from other services/integrations may be integers or strings; kept as text.
     contact_record_id: Mapped[str | None] = mapped_column(String(64))
@@ -58,8 +60,24 @@ class Customer(Base):
     last_visit_date: Mapped[dt.date | None] = mapped_column(Date)
     total_visits: Mapped[int] = mapped_column(Integer, default=0)
     total_purchases: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal("0.00"))
+    # What choosing generics saved the customer: the sum of their purchases' ``savings``.
+    total_generic_savings: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal("0.00"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    # The phone's consent (kept by phone, so it may predate the profile); None when never recorded.
+    consent_record: Mapped[Consent | None] = relationship(
+        "Consent",
+        primaryjoin="foreign(Customer.phone) == Consent.phone",
+        viewonly=True,
+        lazy="selectin",
+        uselist=False,
+    )
+
+    @property
+    def consent(self) -> dict[str, str]:
+        """``{whatsapp, call, sms}``: what the phone's owner said, unknown where nothing was recorded."""
+        record = self.consent_record
+        return (ConsentView(record.whatsapp, record.call, record.sms) if record else NO_ANSWER).as_dict()
 
 
 class CustomerPurchase(Base):
@@ -80,6 +98,9 @@ class CustomerPurchase(Base):
     is_generic: Mapped[bool] = mapped_column(Boolean, default=False)
     quantity: Mapped[int] = mapped_column(Integer)
     amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    # Generics only: what the branded equivalent costs, and what the customer saved (never negative).
+    branded_price: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    savings: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
     duration_days: Mapped[int | None] = mapped_column(Integer)
     refill_due_date: Mapped[dt.date | None] = mapped_column(Date)
 
@@ -97,7 +118,58 @@ class CountedBill(Base):
     bill_id: Mapped[str] = mapped_column(String(64))
     bill_date: Mapped[dt.date] = mapped_column(Date)
     total_amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    # The category the bill gave the customer (None on bills counted before categories were kept).
+    customer_category: Mapped[str | None] = mapped_column(String(40))
     counted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class CategoryChoice(Base):
+    """A category staff chose for a customer on a pharmacy day: it stands until a bill of a later day."""
+
+    __tablename__ = "customer_category_choices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    category: Mapped[str] = mapped_column(String(40))
+    chosen_on: Mapped[dt.date] = mapped_column(Date)
+    chosen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    chosen_by: Mapped[int | None] = mapped_column(Integer)
+
+
+class Consent(Base):
+    """What the owner of a phone agreed to be contacted by, per channel (``granted``/``declined``/``unknown``).
+
+    Keyed by phone, not by customer: consent given by someone who is only on a contact list, or not
+    known anywhere yet, applies as soon as the phone shows up.
+    """
+
+    __tablename__ = "consents"
+
+    phone: Mapped[str] = mapped_column(String(20), primary_key=True)
+    whatsapp: Mapped[str] = mapped_column(String(10), default=UNKNOWN)
+    call: Mapped[str] = mapped_column(String(10), default=UNKNOWN)
+    sms: Mapped[str] = mapped_column(String(10), default=UNKNOWN)
+    source: Mapped[str] = mapped_column(String(100))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_by: Mapped[int | None] = mapped_column(Integer)
+
+
+class ConsentChange(Base):
+    """One change of a phone's consent: the values after it, where it was given, who recorded it, when."""
+
+    __tablename__ = "consent_changes"
+    __table_args__ = (Index("ix_consent_changes_phone_at", "phone", "changed_at", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    phone: Mapped[str] = mapped_column(String(20))
+    whatsapp: Mapped[str] = mapped_column(String(10))
+    call: Mapped[str] = mapped_column(String(10))
+    sms: Mapped[str] = mapped_column(String(10))
+    source: Mapped[str] = mapped_column(String(100))
+    changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    changed_by: Mapped[int | None] = mapped_column(Integer)
+    changed_by_username: Mapped[str | None] = mapped_column(String(100))
+    request_id: Mapped[str | None] = mapped_column(String(200))
 
 
 class AuditEntry(Base):

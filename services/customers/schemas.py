@@ -3,17 +3,35 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 import marshmallow as ma
 from marshmallow import validate
 
 from shared.categories import CATEGORIES, FIRST_TIME_PRESCRIPTION
-from shared.fields import ExternalId, Money, Phone, QuerySchema, StrictSchema, Text, UtcDateTime
+from shared.consent import CHANNELS, CONSENT_VALUES
+from shared.exports import EXPORT_FORMATS
+from shared.fields import (
+    ExternalId,
+    Money,
+    PatchSchema,
+    Phone,
+    Proportion,
+    QuerySchema,
+    StrictSchema,
+    Text,
+    UtcDateTime,
+)
 from shared.ids import MAX_ID
 from shared.web import PageArgs, page_schema, runtime
 
 GENDERS = ("female", "male", "other", "undisclosed")
+#: The addresses taken: a dot-separated ASCII local part, a domain with a top-level part of letters
+#: (a subset of what marshmallow's Email accepts, written so OpenAPI can say it).
+EMAIL_PATTERN = (
+    r"^[A-Za-z0-9_%+-]+(\.[A-Za-z0-9_%+-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}$"
+)
 # Optional text a client clears with null or "".
 CLEARABLE_TEXT = ("name", "email", "gender", "address", "primary_doctor", "special_notes")
 
@@ -26,7 +44,11 @@ class _ProfileFields(StrictSchema):
     """What staff may set on a profile; counters and links come from bills and conversions."""
 
     name = Text(allow_none=True, validate=validate.Length(max=200))
-    email = ma.fields.Email(allow_none=True, validate=validate.Length(max=254))
+    # A String with the Email validator, not ma.fields.Email: the spec then says the pattern (what is
+    # accepted, a subset of what the validator takes), not JSON Schema's looser ``format: email``.
+    email = ma.fields.String(
+        allow_none=True, validate=[validate.Length(max=254), validate.Email(), validate.Regexp(EMAIL_PATTERN)]
+    )
     age = ma.fields.Integer(allow_none=True, strict=True, validate=validate.Range(min=0, max=130))
     gender = ma.fields.String(allow_none=True, validate=validate.OneOf(GENDERS))
     address = Text(allow_none=True, validate=validate.Length(max=1000))
@@ -60,15 +82,25 @@ class CustomerInSchema(_ProfileFields):
     generic_education_given = ma.fields.Boolean(load_default=False)
 
 
-class CustomerPatchSchema(_ProfileFields):
+class CustomerPatchSchema(_ProfileFields, PatchSchema):
     """Any subset of the editable fields; at least one."""
 
     phone = Phone()
 
-    @ma.validates_schema
-    def _not_empty(self, data, **_kwargs):
-        if not data:
-            raise ma.ValidationError("give at least one field to change", "_schema")
+
+class ConsentChannelsSchema(ma.Schema):
+    """Per channel what the phone's owner said: ``granted``, ``declined`` or ``unknown`` (never asked)."""
+
+    whatsapp = ma.fields.String(required=True, metadata={"enum": list(CONSENT_VALUES)})
+    call = ma.fields.String(required=True, metadata={"enum": list(CONSENT_VALUES)})
+    sms = ma.fields.String(required=True, metadata={"enum": list(CONSENT_VALUES)})
+
+
+class CategoryChangeSchema(ma.Schema):
+    category = ma.fields.String(metadata={"enum": list(CATEGORIES)})
+    since = ma.fields.Date(metadata={"description": "the bill's date, or the pharmacy day staff chose it"})
+    source = ma.fields.String(metadata={"enum": ["bill", "staff"]})
+    bill_id = ExternalId(metadata={"description": "only when a bill gave the category"})
 
 
 class CustomerListItemSchema(ma.Schema):
@@ -81,6 +113,7 @@ class CustomerListItemSchema(ma.Schema):
     first_visit_date = ma.fields.Date(allow_none=True)
     last_visit_date = ma.fields.Date(allow_none=True)
     prefers_generic = ma.fields.Boolean()
+    consent = ma.fields.Nested(ConsentChannelsSchema)
 
 
 class CustomerSchema(CustomerListItemSchema):
@@ -94,7 +127,12 @@ class CustomerSchema(CustomerListItemSchema):
     allergies = ma.fields.List(ma.fields.String())
     primary_doctor = ma.fields.String(allow_none=True)
     generic_education_given = ma.fields.Boolean()
+    generic_education_given_on = ma.fields.Date(allow_none=True)
     special_notes = ma.fields.String(allow_none=True)
+    total_generic_savings = Money(metadata={"description": "what choosing generics saved, all purchases"})
+    category_history = ma.fields.List(
+        ma.fields.Nested(CategoryChangeSchema), metadata={"description": "oldest first, one entry per change"}
+    )
     contact_record_id = ExternalId(allow_none=True)
     created_at = UtcDateTime()
     updated_at = UtcDateTime()
@@ -123,6 +161,8 @@ class PurchaseSchema(ma.Schema):
     is_generic = ma.fields.Boolean()
     quantity = ma.fields.Integer()
     amount = Money()
+    branded_price = Money(allow_none=True, metadata={"description": "generics: the branded equivalent's price"})
+    savings = Money(allow_none=True, metadata={"description": "generics: branded_price − amount, never negative"})
     duration_days = ma.fields.Integer(allow_none=True)
     refill_due_date = ma.fields.Date(allow_none=True)
 
@@ -132,6 +172,9 @@ class Instant(ma.fields.String):
     in the pharmacy's time zone, or with ``end_of_day`` the start of the next (an inclusive end)."""
 
     def __init__(self, end_of_day: bool = False, **kwargs):
+        kwargs.setdefault("metadata", {}).setdefault(
+            "anyOf", [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]
+        )
         super().__init__(**kwargs)
         self.end_of_day = end_of_day
 
@@ -176,6 +219,74 @@ class AuditEntrySchema(ma.Schema):
     request_id = ma.fields.String(allow_none=True)
 
 
+class CustomerExportQuerySchema(QuerySchema):
+    format = ma.fields.String(load_default="csv", validate=validate.OneOf(EXPORT_FORMATS))
+    category = ma.fields.String(load_default=None, validate=validate.OneOf(("all", *CATEGORIES)))
+    q = ma.fields.String(load_default=None, validate=validate.Length(max=100))
+
+
+class AdherenceQuerySchema(QuerySchema):
+    days = ma.fields.Integer(
+        load_default=180, validate=validate.Range(min=1, max=730), metadata={"description": "the period, up to today"}
+    )
+
+
+class MedicineAdherenceSchema(ma.Schema):
+    medicine_name = ma.fields.String()
+    period_start = ma.fields.Date(metadata={"description": "the first fill in the period, or its first day"})
+    period_days = ma.fields.Integer()
+    days_covered = ma.fields.Integer()
+    pdc = Proportion(metadata={"description": "proportion of days covered, 0.00 to 1.00"})
+
+
+class AdherenceSchema(ma.Schema):
+    customer_id = ma.fields.Integer()
+    period_days = ma.fields.Integer()
+    as_of = ma.fields.Date(metadata={"description": "today in the pharmacy's time zone"})
+    medicines = ma.fields.List(ma.fields.Nested(MedicineAdherenceSchema), metadata={"description": "lowest PDC first"})
+
+
+class ConsentSchema(ConsentChannelsSchema):
+    phone = ma.fields.String(metadata={"description": "E.164"})
+    updated_at = UtcDateTime(allow_none=True, metadata={"description": "null when never recorded"})
+    source = ma.fields.String(allow_none=True, metadata={"description": "where it was last given or withdrawn"})
+
+
+class ConsentInSchema(StrictSchema):
+    """The channels the owner answered for (the others keep their value) and where they said it."""
+
+    # ``source`` and at least one channel (the only other fields there are).
+    openapi_extra: ClassVar[dict[str, Any]] = {"minProperties": 2}
+
+    whatsapp = ma.fields.String(validate=validate.OneOf(CONSENT_VALUES))
+    call = ma.fields.String(validate=validate.OneOf(CONSENT_VALUES))
+    sms = ma.fields.String(validate=validate.OneOf(CONSENT_VALUES))
+    source = Text(
+        required=True,
+        validate=validate.Length(min=1, max=100),
+        metadata={"description": "where it was given, e.g. counter, phone call, reply STOP"},
+    )
+
+    @ma.validates_schema
+    def _some_channel(self, data, **_kwargs):
+        if not any(channel in data for channel in CHANNELS):
+            raise ma.ValidationError("give at least one of whatsapp, call, sms", field_name="whatsapp")
+
+
+class ConsentChangeSchema(ConsentChannelsSchema):
+    id = ma.fields.Integer()
+    phone = ma.fields.String()
+    source = ma.fields.String()
+    changed_at = UtcDateTime()
+    changed_by = ma.fields.Integer(allow_none=True)
+    changed_by_username = ma.fields.String(allow_none=True)
+
+
+class ConsentHistoryQuerySchema(PageArgs, QuerySchema):
+    pass
+
+
 CustomerPageSchema = page_schema(CustomerListItemSchema)
+ConsentChangePageSchema = page_schema(ConsentChangeSchema)
 PurchasePageSchema = page_schema(PurchaseSchema)
 AuditPageSchema = page_schema(AuditEntrySchema)

@@ -8,13 +8,16 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from shared.web import current_principal, now, paginate, pharmacy_today, transaction
+from shared.web.downloads import download, download_responses
 
 from . import domain
 from .schemas import (
     CallInSchema,
+    RefillExportQuerySchema,
     RefillQuerySchema,
     RefillReminderPageSchema,
     RefillReminderSchema,
+    ReminderByHandInSchema,
     ResponseInSchema,
     WhatsappReminderSchema,
 )
@@ -45,8 +48,40 @@ class RefillReminders(MethodView):
                 args["page"],
                 args["per_page"],
             )
-            page["items"] = [domain.reminder_view(r, day) for r in page["items"]]
+            page["items"] = domain.reminder_views(session, page["items"], day)
         return page
+
+    @blp.arguments(ReminderByHandInSchema)
+    @blp.response(201, RefillReminderSchema)
+    def post(self, body):
+        """Set a refill reminder by hand (the profile's "Set refill reminder"), closed by the next purchase."""
+        day = pharmacy_today()
+        with transaction() as session:
+            reminder = domain.set_reminder_by_hand(
+                session,
+                str(body["customer_id"]),
+                body["medicine_name"],
+                body["reminder_date"],
+                current_principal().id,
+                day,
+            )
+            return domain.reminder_views(session, [reminder], day)[0]
+
+
+@blp.route("/export")
+class RefillRemindersExport(MethodView):
+    @blp.arguments(RefillExportQuerySchema, location="query")
+    @download_responses(blp, "The refill reminders as listed (still due by default), CSV or XLSX")
+    def get(self, args):
+        """Export the due list: the same filters as the list, every matching reminder."""
+        day = pharmacy_today()
+        due_by = day + dt.timedelta(days=args["days_ahead"]) if args["days_ahead"] is not None else None
+        return download(
+            "refill-reminders",
+            args["format"],
+            domain.EXPORT_COLUMNS,
+            lambda session: domain.export_rows(session, domain.reminders_query(args["status"], due_by), day),
+        )
 
 
 @blp.route("/<int:reminder_id>")
@@ -55,7 +90,7 @@ class RefillReminderById(MethodView):
     def get(self, reminder_id):
         """One refill reminder."""
         with transaction() as session:
-            return domain.reminder_view(domain.get_reminder(session, reminder_id), pharmacy_today())
+            return domain.reminder_views(session, [domain.get_reminder(session, reminder_id)], pharmacy_today())[0]
 
 
 @blp.route("/<int:reminder_id>/whatsapp")
@@ -66,7 +101,7 @@ class WhatsappSent(MethodView):
         """Record a WhatsApp reminder; returns the wa.me link that sends it."""
         with transaction() as session:
             reminder, url = domain.send_whatsapp(session, reminder_id, current_principal().id, now())
-            return {**domain.reminder_view(reminder, pharmacy_today()), "whatsapp_url": url}
+            return {**domain.reminder_views(session, [reminder], pharmacy_today())[0], "whatsapp_url": url}
 
 
 @blp.route("/<int:reminder_id>/call")
@@ -80,7 +115,7 @@ class CallMade(MethodView):
             reminder = domain.record_call(
                 session, reminder_id, current_principal().id, now(), body["notes"], body["successful"]
             )
-            return domain.reminder_view(reminder, pharmacy_today())
+            return domain.reminder_views(session, [reminder], pharmacy_today())[0]
 
 
 @blp.route("/<int:reminder_id>/response")
@@ -94,7 +129,7 @@ class CustomerResponded(MethodView):
             reminder = domain.record_response(
                 session, reminder_id, current_principal().id, now(), body["customer_response"]
             )
-            return domain.reminder_view(reminder, pharmacy_today())
+            return domain.reminder_views(session, [reminder], pharmacy_today())[0]
 
 
 @blp.route("/<int:reminder_id>/purchased")
@@ -104,4 +139,4 @@ class RefillPurchased(MethodView):
         """Close the reminder: the customer bought the refill (idempotent)."""
         with transaction() as session:
             reminder = domain.mark_purchased(session, reminder_id, current_principal().id, now())
-            return domain.reminder_view(reminder, pharmacy_today())
+            return domain.reminder_views(session, [reminder], pharmacy_today())[0]

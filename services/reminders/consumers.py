@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from shared.consumer import Handler
-from shared.events import CustomerUpserted, EventContext, PurchaseRecorded
+from shared.events import ConsentChanged, CustomerUpserted, EventContext, PurchaseRecorded
 
 from . import domain
 
@@ -20,7 +20,13 @@ def on_customer_upserted(session: Session, customer: CustomerUpserted, context: 
     domain.upsert_customer(session, customer.customer_id, customer.name, customer.phone, context.time)
 
 
+def on_consent_changed(session: Session, change: ConsentChanged, context: EventContext) -> None:
+    """Keep what the phone's owner agreed to, so declined channels are refused."""
+    domain.record_consent(session, change)
+
+
 HANDLERS: dict[str, Handler] = {
     PurchaseRecorded.TYPE: on_purchase_recorded,
     CustomerUpserted.TYPE: on_customer_upserted,
+    ConsentChanged.TYPE: on_consent_changed,
 }

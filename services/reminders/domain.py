@@ -22,6 +22,12 @@ Decisions (kept here so the code and its reasons stay together):
 * A purchase without ``duration_days`` makes no reminder, but the customer did buy the medicine
   again, so it still closes the older open reminders of that medicine. (It is not stored, so an
   even older purchase arriving after it opens normally: the one case where order matters.)
+* A reminder set by hand (``POST /reminders/refills``, the profile's "Set refill reminder") is for a
+  medicine billed without a duration: it has no purchase, its "purchase date" is the day it was set,
+  and any purchase of that medicine from that day on closes it like any other. It never closes a
+  purchase's reminder (it is not a purchase), and it must be dated today or later.
+* Consent: a WhatsApp to a phone whose WhatsApp consent is declined, or a call whose call consent is
+  declined, is refused (409); consent comes from ``consent.changed`` (``shared.consent``).
 * Medicines match by ``medicine_key``: Unicode NFC, case-folded, whitespace collapsed
   (``'metformin  500'`` is ``'Metformin 500'``).
 """
@@ -29,22 +35,34 @@ Decisions (kept here so the code and its reasons stay together):
 from __future__ import annotations
 
 import datetime as dt
-import unicodedata
-from collections.abc import Sequence
+import uuid
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import literal, select
 from sqlalchemy.orm import Session
 
+from shared.adherence import medicine_key
 from shared.clock import utcnow
+from shared.consent import NO_ANSWER, ConsentView, require_consent
 from shared.db import dialect_insert
-from shared.errors import Conflict, NotFound
-from shared.events import PurchaseRecorded, RefillReminderCreated, RefillReminderUpdated
+from shared.errors import Conflict, NotFound, ValidationFailed
+from shared.events import ConsentChanged, PurchaseRecorded, RefillReminderCreated, RefillReminderUpdated
 from shared.ids import id_order, wire_id
 from shared.phones import whatsapp_link
 from shared.refills import refill_reminder_date
 
-from .models import DUE_STATUSES, OPEN, PURCHASED, RESPONDED, RefillReminder, ReminderCustomer, messaging
+from .models import (
+    DUE_STATUSES,
+    OPEN,
+    PURCHASED,
+    RESPONDED,
+    SET_BY_HAND,
+    RefillReminder,
+    ReminderCustomer,
+    consents,
+    messaging,
+)
 
 DAYS_AHEAD_CHOICES = (0, 7, 14, 30)
 STATUS_FILTERS = ("open", "responded", "purchased", "all")
@@ -56,13 +74,14 @@ def days_until_due(reminder_on: dt.date, today: dt.date) -> int:
     return (reminder_on - today).days
 
 
-def medicine_key(name: str) -> str:
-    """The name a medicine is matched by: NFC, case-folded, whitespace collapsed."""
-    return " ".join(unicodedata.normalize("NFC", name).casefold().split())
+def purchase_order(purchase_date: dt.date, purchase_id: str, set_by_hand: bool = False) -> tuple:
+    """Orders purchases of one medicine: by date, then by id (numeric ids by value), so ties are stable.
 
-
-def purchase_order(purchase_date: dt.date, purchase_id: str) -> tuple:
-    """Orders purchases of one medicine: by date, then by id (numeric ids by value), so ties are stable."""
+    A reminder set by hand comes before every purchase of the day it was set, so the purchases of
+    that day close it.
+    """
+    if set_by_hand:
+        return (purchase_date, -1, 0, str(purchase_id))
     return (purchase_date, *id_order(str(purchase_id)))
 
 
@@ -73,18 +92,19 @@ class KnownPurchase:
     order: tuple
     purchase_id: str
     purchased: bool
+    set_by_hand: bool = False
 
 
 @dataclass(frozen=True)
 class CycleDecision:
-    close: tuple[str, ...]  # purchase ids whose reminders the new purchase closes
+    close: tuple[KnownPurchase, ...]  # the reminders the new purchase closes
     closed_by: str | None  # the newer purchase that closes the new reminder at once, if any
 
 
 def refill_cycle(known: Sequence[KnownPurchase], new_order: tuple) -> CycleDecision:
     """What a new purchase does to the reminders of the same customer and medicine."""
-    close = tuple(p.purchase_id for p in known if p.order < new_order and not p.purchased)
-    newer = [p for p in known if p.order > new_order]
+    close = tuple(p for p in known if p.order < new_order and not p.purchased)
+    newer = [p for p in known if p.order > new_order and not p.set_by_hand]
     closed_by = min(newer, key=lambda p: p.order).purchase_id if newer else None
     return CycleDecision(close, closed_by)
 
@@ -169,16 +189,21 @@ def record_purchase(session: Session, purchase: Purchase, now: dt.datetime | Non
             RefillReminder.customer_id == purchase.customer_id, RefillReminder.medicine_key == key
         )
     ).all()
-    by_purchase = {r.purchase_id: r for r in siblings}
-    decision = refill_cycle(
-        [
-            KnownPurchase(purchase_order(r.purchase_date, r.purchase_id), r.purchase_id, r.status == PURCHASED)
-            for r in siblings
-        ],
-        purchase_order(purchase.purchase_date, purchase.purchase_id),
-    )
-    for purchase_id in decision.close:
-        closed = by_purchase[purchase_id]
+    known = [
+        (
+            KnownPurchase(
+                purchase_order(r.purchase_date, r.purchase_id, r.set_by_hand),
+                r.purchase_id,
+                r.status == PURCHASED,
+                r.set_by_hand,
+            ),
+            r,
+        )
+        for r in siblings
+    ]
+    decision = refill_cycle([k for k, _ in known], purchase_order(purchase.purchase_date, purchase.purchase_id))
+    closing = {id(k) for k in decision.close}
+    for closed in (r for k, r in known if id(k) in closing):
         _close(closed, purchase.purchase_id, now)
         _publish_updated(session, closed, by=None)
     if purchase.duration_days is None:
@@ -199,6 +224,54 @@ def record_purchase(session: Session, purchase: Purchase, now: dt.datetime | Non
     )
     session.add(reminder)
     session.flush()
+    _publish_created(session, reminder)
+    if decision.closed_by is not None:
+        # An older purchase arrived after a newer one: its refill was already bought.
+        _close(reminder, decision.closed_by, now)
+        _publish_updated(session, reminder, by=None)
+    return reminder
+
+
+def set_reminder_by_hand(
+    session: Session, customer_id: str, medicine_name: str, reminder_on: dt.date, by: int, today: dt.date
+) -> RefillReminder:
+    """A reminder staff set on a profile for a medicine billed without a duration (due ``reminder_on``).
+
+    The customer must be known here (their profile reached reminders); the date may not be past.
+    """
+    if reminder_on < today:
+        raise ValidationFailed(
+            "a refill reminder cannot be set in the past", errors={"reminder_date": ["must be today or later"]}
+        )
+    customer = session.get(ReminderCustomer, str(customer_id))
+    if customer is None or customer.phone is None:
+        raise ValidationFailed(
+            f"customer {customer_id} is not known", errors={"customer_id": ["no customer has this id"]}
+        )
+    now = utcnow()
+    _locked_customer(session, str(customer_id))
+    reminder = RefillReminder(
+        customer_id=str(customer_id),
+        purchase_source=SET_BY_HAND,
+        purchase_id=f"set-by-hand:{uuid.uuid4()}",
+        medicine_name=medicine_name.strip(),
+        medicine_key=medicine_key(medicine_name),
+        purchase_date=today,
+        duration_days=None,
+        reminder_date=reminder_on,
+        set_by=by,
+        status=OPEN,
+        responded=False,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(reminder)
+    session.flush()
+    _publish_created(session, reminder)
+    return reminder
+
+
+def _publish_created(session: Session, reminder: RefillReminder) -> None:
     messaging.add_event(
         session,
         RefillReminderCreated(
@@ -209,11 +282,6 @@ def record_purchase(session: Session, purchase: Purchase, now: dt.datetime | Non
             reminder_date=reminder.reminder_date,
         ),
     )
-    if decision.closed_by is not None:
-        # An older purchase arrived after a newer one: its refill was already bought.
-        _close(reminder, decision.closed_by, now)
-        _publish_updated(session, reminder, by=None)
-    return reminder
 
 
 def _close(reminder: RefillReminder, closed_by_purchase_id: str | None, now: dt.datetime) -> None:
@@ -235,8 +303,15 @@ def _publish_updated(session: Session, reminder: RefillReminder, by) -> None:
             responded=reminder.responded,
             purchased_at=reminder.purchased_at,
             by=by,
+            closed_by_purchase_id=wire_id(reminder.closed_by_purchase_id),
         ),
     )
+
+
+# -- consent --------------------------------------------------------------------------------
+def record_consent(session: Session, change: ConsentChanged) -> None:
+    """Keep the newest consent of a phone (refuses WhatsApps and calls the owner declined)."""
+    consents.apply(session, change)
 
 
 # -- reading ------------------------------------------------------------------------------
@@ -267,8 +342,14 @@ def get_reminder(session: Session, reminder_id: int, lock: bool = False) -> Refi
     return reminder
 
 
-def reminder_view(reminder: RefillReminder, today: dt.date) -> dict:
-    """A reminder as staff see it, with the customer's name and phone and days until due."""
+def reminder_views(session: Session, reminders: Sequence[RefillReminder], today: dt.date) -> list[dict]:
+    """Reminders as staff see them, each with its customer's consent (one query for the page)."""
+    consent = consents.of_many(session, [r.customer_phone for r in reminders if r.customer_phone])
+    return [reminder_view(r, today, consent.get(r.customer_phone or "", NO_ANSWER)) for r in reminders]
+
+
+def reminder_view(reminder: RefillReminder, today: dt.date, consent: ConsentView = NO_ANSWER) -> dict:
+    """A reminder as staff see it, with the customer's name, phone, consent and days until due."""
     return {
         "id": reminder.id,
         "customer_id": wire_id(reminder.customer_id),
@@ -288,7 +369,9 @@ def reminder_view(reminder: RefillReminder, today: dt.date) -> dict:
         "customer_response": reminder.customer_response,
         "purchased_at": reminder.purchased_at,
         "closed_by_purchase_id": wire_id(reminder.closed_by_purchase_id),
+        "set_by_hand": reminder.set_by_hand,
         "status": reminder.status,
+        "consent": consent.as_dict(),
     }
 
 
@@ -305,6 +388,7 @@ def send_whatsapp(session: Session, reminder_id: int, by, now: dt.datetime) -> t
     reminder = _still_due(session, reminder_id)
     if not reminder.customer_phone:
         raise Conflict(f"the phone of customer {reminder.customer_id} is not known yet; try again shortly")
+    require_consent(consents.of(session, reminder.customer_phone), "whatsapp")
     url = whatsapp_link(
         reminder.customer_phone,
         whatsapp_message(reminder.customer_name, reminder.medicine_name, reminder.reminder_date),
@@ -320,6 +404,8 @@ def record_call(
 ) -> RefillReminder:
     """Record a phone call to the customer (when, notes, whether it got through)."""
     reminder = _still_due(session, reminder_id)
+    if reminder.customer_phone:
+        require_consent(consents.of(session, reminder.customer_phone), "call")
     reminder.call_made_at = now
     reminder.call_notes = notes
     reminder.call_successful = successful
@@ -347,3 +433,46 @@ def mark_purchased(session: Session, reminder_id: int, by, now: dt.datetime) -> 
     _close(reminder, None, now)
     _publish_updated(session, reminder, by)
     return reminder
+
+
+# -- export -------------------------------------------------------------------------------
+EXPORT_COLUMNS = (
+    "id",
+    "customer_name",
+    "customer_phone",
+    "medicine_name",
+    "reminder_date",
+    "days_until_due",
+    "status",
+    "whatsapp_sent_at",
+    "call_made_at",
+    "responded",
+    "customer_response",
+    "purchased_at",
+    "whatsapp_consent",
+    "call_consent",
+)
+
+
+def export_rows(session: Session, stmt, today: dt.date) -> Iterator[tuple[object, ...]]:
+    """The reminders of ``stmt`` as export rows, a thousand at a time (constant memory)."""
+    batch: list[RefillReminder] = []
+    for reminder in session.scalars(stmt.execution_options(yield_per=1000)):
+        batch.append(reminder)
+        if len(batch) == 1000:
+            yield from _export_batch(session, batch, today)
+            batch = []
+    yield from _export_batch(session, batch, today)
+
+
+def _export_batch(session: Session, reminders: list[RefillReminder], today: dt.date) -> Iterator[tuple[object, ...]]:
+    for view in reminder_views(session, reminders, today):
+        consent = view["consent"]
+        yield tuple(
+            consent["whatsapp"]
+            if column == "whatsapp_consent"
+            else consent["call"]
+            if column == "call_consent"
+            else view[column]
+            for column in EXPORT_COLUMNS
+        )

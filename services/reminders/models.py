@@ -8,6 +8,7 @@ from sqlalchemy import Boolean, Date, Index, Integer, String, Text, UniqueConstr
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from shared.clock import utcnow
+from shared.consent import ConsentCopies
 from shared.db import UTCDateTime
 from shared.messaging import MessagingTables
 
@@ -24,6 +25,10 @@ class Base(DeclarativeBase):
 
 
 messaging = MessagingTables(Base.metadata, source=SOURCE)
+consents = ConsentCopies(Base.metadata)
+
+# Reminders staff set by hand (the profile's "Set refill reminder") have no purchase behind them.
+SET_BY_HAND = "/reminders/set-by-hand"
 
 
 class ReminderCustomer(Base):
@@ -63,12 +68,15 @@ class RefillReminder(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # Ids are kept as text: events carry them as integers or strings (shared.ids.wire_id restores them).
     customer_id: Mapped[str] = mapped_column(String(200))
+    # A reminder set by hand has purchase_source SET_BY_HAND, a generated purchase_id ("set-by-hand:…")
+    # and no duration; its purchase_date is the day it was set (purchases from that day on close it).
     purchase_source: Mapped[str] = mapped_column(String(200))
     purchase_id: Mapped[str] = mapped_column(String(200))
     medicine_name: Mapped[str] = mapped_column(Text)
     medicine_key: Mapped[str] = mapped_column(Text)
     purchase_date: Mapped[dt.date] = mapped_column(Date)
-    duration_days: Mapped[int] = mapped_column(Integer)
+    duration_days: Mapped[int | None] = mapped_column(Integer)
+    set_by: Mapped[int | None] = mapped_column(Integer)
     reminder_date: Mapped[dt.date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(16), default=OPEN)
     whatsapp_sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
@@ -94,3 +102,7 @@ class RefillReminder(Base):
     @property
     def customer_phone(self) -> str | None:
         return self.customer.phone if self.customer else None
+
+    @property
+    def set_by_hand(self) -> bool:
+        return self.purchase_source == SET_BY_HAND

@@ -5,10 +5,20 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
+from shared.consent import CONSENT_VALUES
+from shared.exports import EXPORT_FORMATS
 from shared.fields import ExternalId, QuerySchema, StrictSchema, Text, UtcDateTime
 from shared.web import PageArgs, page_schema
 
 from .domain import DAYS_AHEAD_CHOICES, STATUS_FILTERS
+
+
+class ConsentChannelsSchema(ma.Schema):
+    """Per channel what the customer said: ``granted``, ``declined`` or ``unknown`` (never asked)."""
+
+    whatsapp = ma.fields.String(required=True, metadata={"enum": list(CONSENT_VALUES)})
+    call = ma.fields.String(required=True, metadata={"enum": list(CONSENT_VALUES)})
+    sms = ma.fields.String(required=True, metadata={"enum": list(CONSENT_VALUES)})
 
 
 class RefillReminderSchema(ma.Schema):
@@ -21,7 +31,7 @@ class RefillReminderSchema(ma.Schema):
     medicine_name = ma.fields.String()
     purchase_id = ExternalId()
     purchase_date = ma.fields.Date()
-    duration_days = ma.fields.Integer()
+    duration_days = ma.fields.Integer(allow_none=True, metadata={"description": "null for a reminder set by hand"})
     reminder_date = ma.fields.Date()
     days_until_due = ma.fields.Integer(metadata={"description": "0 today (pharmacy time zone), negative when overdue"})
     whatsapp_sent_at = UtcDateTime(allow_none=True)
@@ -35,14 +45,18 @@ class RefillReminderSchema(ma.Schema):
         allow_none=True,
         metadata={"description": "the later purchase that closed it; null when staff marked it purchased"},
     )
+    set_by_hand = ma.fields.Boolean(metadata={"description": "set on the profile, not made by a purchase"})
     status = ma.fields.String(metadata={"enum": ["open", "responded", "purchased"]})
+    consent = ma.fields.Nested(ConsentChannelsSchema)
 
 
 class WhatsappReminderSchema(RefillReminderSchema):
     whatsapp_url = ma.fields.String(metadata={"description": "https://wa.me link with the message typed in"})
 
 
-class RefillQuerySchema(PageArgs, QuerySchema):
+class RefillFilters(QuerySchema):
+    """What the due list is filtered by (the list and its export)."""
+
     days_ahead = ma.fields.Integer(
         load_default=None,
         validate=validate.OneOf(DAYS_AHEAD_CHOICES),
@@ -53,7 +67,22 @@ class RefillQuerySchema(PageArgs, QuerySchema):
         validate=validate.OneOf(STATUS_FILTERS),
         metadata={"description": "omitted: still due (open or responded)"},
     )
+
+
+class RefillQuerySchema(PageArgs, RefillFilters):
     customer_id = ma.fields.String(load_default=None, validate=validate.Length(min=1, max=200))
+
+
+class ReminderByHandInSchema(StrictSchema):
+    """A refill reminder set from a profile for a medicine billed without a duration."""
+
+    customer_id = ma.fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=2**31 - 1))
+    medicine_name = Text(required=True, validate=validate.Length(min=1, max=200))
+    reminder_date = ma.fields.Date(required=True, metadata={"description": "today or later (pharmacy time zone)"})
+
+
+class RefillExportQuerySchema(RefillFilters):
+    format = ma.fields.String(load_default="csv", validate=validate.OneOf(EXPORT_FORMATS))
 
 
 class CallInSchema(StrictSchema):

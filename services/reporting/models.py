@@ -15,9 +15,10 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, Integer, Numeric, String
+from sqlalchemy import JSON, BigInteger, Boolean, Date, Index, Integer, Numeric, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from shared.consent import ConsentCopies
 from shared.db import UTCDateTime
 from shared.messaging import MessagingTables
 
@@ -30,6 +31,8 @@ class Base(DeclarativeBase):
 
 # Reporting publishes nothing; the outbox exists only because the tables come as one set.
 messaging = MessagingTables(Base.metadata, source=SOURCE)
+# Everyone's consent, newest change wins (how many said STOP to WhatsApp, calls, SMS).
+consents = ConsentCopies(Base.metadata)
 
 
 class Versioned:
@@ -60,16 +63,18 @@ class ReportContactUpload(Versioned, Base):
     uploaded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     uploaded_on: Mapped[dt.date | None] = mapped_column(Date)  # in the pharmacy's time zone
     uploaded_by: Mapped[str | None] = mapped_column(String(64))
+    list_name: Mapped[str | None] = mapped_column(String(200))
     imported: Mapped[int] = mapped_column(Integer, default=0)
     assigned: Mapped[dict] = mapped_column(JSON, default=dict)  # {"<staff_id>": n}
 
 
 class ReportContact(Base):
-    """One contact: when it first left ``pending`` and its (first) conversion."""
+    """One contact: its list, when it first left ``pending`` and its (first) conversion."""
 
     __tablename__ = "report_contacts"
 
     contact_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    upload_id: Mapped[str | None] = mapped_column(String(64))  # the list it came from (ROI per list)
     left_pending_on: Mapped[dt.date | None] = mapped_column(Date)
     left_pending_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     left_pending_staff: Mapped[str | None] = mapped_column(String(64))  # assignee at that moment
@@ -81,7 +86,7 @@ class ReportContact(Base):
 
 
 class ReportContactStatusChange(Base):
-    """One status change of a contact (the staff report counts them as interactions)."""
+    """One status change of a contact (kept so a re-sent change is recognised; counts nothing itself)."""
 
     __tablename__ = "report_contact_status_changes"
 
@@ -93,14 +98,31 @@ class ReportContactStatusChange(Base):
     by_staff: Mapped[str | None] = mapped_column(String(64))
 
 
+class ReportInteraction(Base):
+    """One interaction a staff member logged with a contact (call, WhatsApp, visit, email)."""
+
+    __tablename__ = "report_interactions"
+
+    interaction_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    contact_id: Mapped[str | None] = mapped_column(String(64))
+    type: Mapped[str | None] = mapped_column(String(20))
+    logged_on: Mapped[dt.date | None] = mapped_column(Date)
+    by_staff: Mapped[str | None] = mapped_column(String(64))
+
+
 class ReportCustomer(Versioned, Base):
-    """One customer: current category and first visit."""
+    """One customer: name and phone (adherence list), category, first visit, generics education."""
 
     __tablename__ = "report_customers"
 
     customer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(20))
     category: Mapped[str | None] = mapped_column(String(40))
     first_visit_date: Mapped[dt.date | None] = mapped_column(Date)
+    generic_education_on: Mapped[dt.date | None] = mapped_column(Date)
+    # The first day on or after ``generic_education_on`` the customer bought a generic.
+    educated_generic_on: Mapped[dt.date | None] = mapped_column(Date)
 
 
 class ReportBill(Versioned, Base):
@@ -117,9 +139,10 @@ class ReportBill(Versioned, Base):
 
 
 class ReportPurchase(Versioned, Base):
-    """One purchased line (kept for purchase-level reports; no report reads it yet)."""
+    """One purchased line: generics figures, the amount a refill recovered, adherence fills."""
 
     __tablename__ = "report_purchases"
+    __table_args__ = (Index("ix_report_purchases_customer", "customer_id", "purchase_date"),)
 
     purchase_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     customer_id: Mapped[str | None] = mapped_column(String(64))
@@ -127,6 +150,10 @@ class ReportPurchase(Versioned, Base):
     purchase_date: Mapped[dt.date | None] = mapped_column(Date)
     is_generic: Mapped[bool] = mapped_column(Boolean, default=False)
     amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    medicine_name: Mapped[str | None] = mapped_column(String(200))
+    duration_days: Mapped[int | None] = mapped_column(Integer)
+    branded_price: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    savings: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
 
 
 class ReportRefillReminder(Base):
@@ -140,6 +167,60 @@ class ReportRefillReminder(Base):
     contacted: Mapped[bool] = mapped_column(Boolean, default=False)
     responded: Mapped[bool] = mapped_column(Boolean, default=False)
     purchased: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Who did what first (the staff report's refill funnel): the first report of each action wins,
+    # ranked by ``rules.first_rank`` (instant of the action, then event time and id).
+    whatsapp_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    whatsapp_on: Mapped[dt.date | None] = mapped_column(Date)
+    whatsapp_rank: Mapped[str | None] = mapped_column(String(120))
+    whatsapp_by: Mapped[str | None] = mapped_column(String(64))
+    call_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    call_on: Mapped[dt.date | None] = mapped_column(Date)
+    call_rank: Mapped[str | None] = mapped_column(String(120))
+    call_by: Mapped[str | None] = mapped_column(String(64))
+    responded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # the reporting event's time
+    responded_on: Mapped[dt.date | None] = mapped_column(Date)
+    responded_rank: Mapped[str | None] = mapped_column(String(120))
+    responded_by: Mapped[str | None] = mapped_column(String(64))
+    purchased_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    purchased_on: Mapped[dt.date | None] = mapped_column(Date)
+    closed_by_purchase_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    recovered_value: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))  # that purchase's amount
+
+
+class ReportAdherence(Base):
+    """One customer's fills of one medicine (``shared.adherence.medicine_key``) and their PDC.
+
+    ``pdc_<days>`` is the proportion of days covered over the last ``days`` days up to ``as_of``
+    (None: nothing of the medicine in that window). Recomputed when a purchase arrives and, for rows
+    whose ``as_of`` is not today, by the worker's refresh loop (``domain.refresh_adherence``).
+    """
+
+    __tablename__ = "report_adherence"
+    __table_args__ = (
+        Index("ix_report_adherence_pdc_90", "pdc_90", "customer_id", "medicine_key"),
+        Index("ix_report_adherence_pdc_180", "pdc_180", "customer_id", "medicine_key"),
+        Index("ix_report_adherence_pdc_365", "pdc_365", "customer_id", "medicine_key"),
+    )
+
+    customer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    medicine_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    medicine_name: Mapped[str | None] = mapped_column(String(200))
+    fills: Mapped[dict] = mapped_column(JSON, default=dict)  # {"<purchase_id>": ["YYYY-MM-DD", days]}
+    as_of: Mapped[dt.date | None] = mapped_column(Date, index=True)
+    pdc_90: Mapped[Decimal | None] = mapped_column(Numeric(3, 2))
+    pdc_180: Mapped[Decimal | None] = mapped_column(Numeric(3, 2))
+    pdc_365: Mapped[Decimal | None] = mapped_column(Numeric(3, 2))
+
+
+class ReportAdherenceBucket(Base):
+    """How many (customer, medicine) rows have each PDC value, per window: the adherence list's total
+    without counting a large index range on every request."""
+
+    __tablename__ = "report_adherence_buckets"
+
+    window_days: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pdc: Mapped[Decimal] = mapped_column(Numeric(3, 2), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class DailyTotal(Base):

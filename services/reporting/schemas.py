@@ -1,14 +1,18 @@
-"""Reporting's HTTP schemas: the window query and the four report bodies."""
+"""Reporting's HTTP schemas: the window, export and adherence queries and the report bodies."""
 
 from __future__ import annotations
+
+from decimal import Decimal
 
 import marshmallow as ma
 from marshmallow import validate
 
 from shared.categories import CATEGORIES
-from shared.fields import ExternalId, Money, QuerySchema
+from shared.exports import EXPORT_FORMATS
+from shared.fields import ExternalId, Money, Proportion, QuerySchema, UtcDateTime
+from shared.web import MAX_PER_PAGE
 
-from .rules import WINDOWS
+from .rules import ADHERENCE_WINDOWS, DEFAULT_ADHERENCE_DAYS, WINDOWS
 
 RATE = "a percentage rounded half-up to two decimals, as a JSON number (57.14, 12.5, 0); 0 when the divisor is 0"
 
@@ -22,6 +26,61 @@ class ReportQuerySchema(QuerySchema):
             "all: everything up to today"
         },
     )
+
+
+class _PageMixin(ma.Schema):
+    # shared.web.PageArgs' fields (its Meta differs from QuerySchema's, so they are not inherited).
+    page = ma.fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
+    per_page = ma.fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_PER_PAGE))
+
+
+class ListReportQuerySchema(ReportQuerySchema, _PageMixin):
+    pass
+
+
+class _FormatMixin(ma.Schema):
+    format = ma.fields.String(
+        load_default="csv", validate=validate.OneOf(EXPORT_FORMATS), metadata={"description": "csv or xlsx"}
+    )
+
+
+class ExportQuerySchema(ReportQuerySchema, _FormatMixin):
+    pass
+
+
+def _between_zero_and_one(value: Decimal) -> None:
+    # Not validate.Range: apispec would write its bounds as the field's strings ("1.00").
+    if not Decimal(0) <= value <= Decimal(1):
+        raise ma.ValidationError("must be between 0 and 1")
+
+
+class AdherenceQuerySchema(QuerySchema):
+    # Not rounded on the way in: -0.001 or 1.004 are refused, not taken as 0.00 or 1.00.
+    threshold = ma.fields.Decimal(
+        load_default=Decimal("0.80"),
+        validate=_between_zero_and_one,
+        allow_nan=False,
+        metadata={
+            "description": "list (customer, medicine) pairs whose PDC is below this, 0 to 1",
+            "type": "number",
+            "default": 0.8,
+            "minimum": 0,
+            "maximum": 1,
+        },
+    )
+    days = ma.fields.Integer(
+        load_default=DEFAULT_ADHERENCE_DAYS,
+        validate=validate.OneOf(ADHERENCE_WINDOWS),
+        metadata={"description": "the PDC window in days up to today: " + ", ".join(map(str, ADHERENCE_WINDOWS))},
+    )
+
+
+class AdherencePageQuerySchema(AdherenceQuerySchema, _PageMixin):
+    pass
+
+
+class AdherenceExportQuerySchema(AdherenceQuerySchema, _FormatMixin):
+    pass
 
 
 class _WindowSchema(ma.Schema):
@@ -41,6 +100,13 @@ class ConversionReportSchema(_WindowSchema):
     average_conversion_value = Money(metadata={"description": "total value / converted"})
 
 
+class InteractionsByTypeSchema(ma.Schema):
+    call = ma.fields.Integer()
+    whatsapp = ma.fields.Integer()
+    visit = ma.fields.Integer()
+    email = ma.fields.Integer()
+
+
 class StaffFiguresSchema(ma.Schema):
     staff_id = ExternalId(metadata={"description": "the staff member's id (integer when numeric)"})
     name = ma.fields.String(allow_none=True)
@@ -49,7 +115,17 @@ class StaffFiguresSchema(ma.Schema):
     converted = ma.fields.Integer(metadata={"description": "their contacts converted in the window"})
     conversion_rate = ma.fields.Float(metadata={"description": RATE})
     conversion_value = Money()
-    interactions = ma.fields.Integer(metadata={"description": "contact status changes they made in the window"})
+    interactions = ma.fields.Integer(metadata={"description": "interactions they logged in the window (every type)"})
+    interactions_by_type = ma.fields.Nested(
+        InteractionsByTypeSchema, metadata={"description": "interactions they logged in the window, per type"}
+    )
+    refill_whatsapp_sent = ma.fields.Integer(metadata={"description": "refill reminders they sent a WhatsApp for"})
+    refill_calls = ma.fields.Integer(metadata={"description": "refill reminders they called about"})
+    refills_responded = ma.fields.Integer(metadata={"description": "refill responses they recorded"})
+    refills_purchased = ma.fields.Integer(
+        metadata={"description": "reminders they worked (WhatsApp, call or response) that were then purchased"}
+    )
+    refill_recovered_value = Money(metadata={"description": "the amounts of the purchases that closed those"})
 
 
 class StaffReportSchema(_WindowSchema):
@@ -73,3 +149,73 @@ class RefillReportSchema(_WindowSchema):
     responded = ma.fields.Integer()
     purchased = ma.fields.Integer()
     recovery_rate = ma.fields.Float(metadata={"description": "purchased / due × 100: " + RATE})
+
+
+class ListFiguresSchema(ma.Schema):
+    upload_id = ExternalId(metadata={"description": "the contact list (upload)"})
+    list_name = ma.fields.String(allow_none=True)
+    uploaded_at = UtcDateTime(allow_none=True)
+    contacts = ma.fields.Integer(metadata={"description": "contacts it imported, if uploaded in the window"})
+    contacted = ma.fields.Integer(metadata={"description": "its contacts that first left pending in the window"})
+    converted = ma.fields.Integer(metadata={"description": "its contacts converted in the window"})
+    conversion_rate = ma.fields.Float(metadata={"description": "converted / contacted × 100: " + RATE})
+    conversion_value = Money()
+
+
+class ListReportSchema(_WindowSchema):
+    items = ma.fields.List(ma.fields.Nested(ListFiguresSchema))
+    page = ma.fields.Integer()
+    per_page = ma.fields.Integer()
+    total = ma.fields.Integer()
+
+
+class ConversionDaySchema(ma.Schema):
+    date = ma.fields.Date(metadata={"description": "a pharmacy day"})
+    contacted = ma.fields.Integer()
+    converted = ma.fields.Integer()
+    conversion_value = Money()
+
+
+class DailyConversionReportSchema(_WindowSchema):
+    days = ma.fields.List(
+        ma.fields.Nested(ConversionDaySchema),
+        metadata={"description": "one row per day of the window, oldest first (all: from the first day with data)"},
+    )
+
+
+class GenericsReportSchema(_WindowSchema):
+    generic_items = ma.fields.Integer(metadata={"description": "generic lines bought in the window"})
+    branded_items = ma.fields.Integer(metadata={"description": "branded lines bought in the window"})
+    generic_share = ma.fields.Float(metadata={"description": "generic / all lines × 100: " + RATE})
+    generic_sales = Money()
+    savings = Money(metadata={"description": "branded price minus price paid, over the generic lines"})
+    customers_educated = ma.fields.Integer(metadata={"description": "generics education recorded in the window"})
+    educated_then_generic = ma.fields.Integer(
+        metadata={"description": "educated customers whose first generic on or after it falls in the window"}
+    )
+
+
+class ConsentReportSchema(ma.Schema):
+    phones = ma.fields.Integer(metadata={"description": "phones whose consent was ever recorded"})
+    whatsapp_declined = ma.fields.Integer(metadata={"description": "of them, declining WhatsApp now"})
+    call_declined = ma.fields.Integer(metadata={"description": "declining calls now"})
+    sms_declined = ma.fields.Integer(metadata={"description": "declining SMS now"})
+    declined_every_channel = ma.fields.Integer(metadata={"description": "declining every channel now"})
+
+
+class AdherenceItemSchema(ma.Schema):
+    customer_id = ExternalId()
+    name = ma.fields.String(allow_none=True)
+    phone = ma.fields.String(allow_none=True)
+    medicine_name = ma.fields.String(allow_none=True)
+    pdc = Proportion(metadata={"description": "proportion of days covered"})
+    as_of = ma.fields.Date(allow_none=True, metadata={"description": "the day the PDC was computed for"})
+
+
+class AdherenceReportSchema(ma.Schema):
+    threshold = Proportion()
+    days = ma.fields.Integer()
+    items = ma.fields.List(ma.fields.Nested(AdherenceItemSchema))
+    page = ma.fields.Integer()
+    per_page = ma.fields.Integer()
+    total = ma.fields.Integer()

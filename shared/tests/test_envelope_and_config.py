@@ -111,7 +111,7 @@ def test_every_catalog_type_has_a_schema():
 
 
 def test_missing_required_setting_names_the_variable():
-    with pytest.raises(ConfigError, match="JWT_SECRET"):
+    with pytest.raises(ConfigError, match="JWT_PUBLIC_KEY_FILE"):
         load_settings("billing", environ={})
 
 
@@ -126,7 +126,7 @@ def test_database_url_per_service():
 
 def test_bad_integer_setting_is_named():
     with pytest.raises(ConfigError, match="DELIVERY_LIMIT"):
-        load_settings("billing", environ={"JWT_SECRET": "s", "DELIVERY_LIMIT": "many"})
+        load_settings("billing", environ={"JWT_PUBLIC_KEY_FILE": "/keys/jwt-public.pem", "DELIVERY_LIMIT": "many"})
 
 
 def test_instants_in_the_contract_are_checked():
@@ -160,13 +160,18 @@ class ToySettings(Settings):
     api_key: str = setting("TOY_API_KEY", secret=True)
 
 
-TOY_ENV = {"JWT_SECRET": "s", "TOY_API_KEY": "k"}
+TOY_ENV = {"JWT_PUBLIC_KEY_FILE": "/keys/jwt-public.pem", "TOY_API_KEY": "k"}
 
 
 def test_common_settings_come_from_their_variables_or_defaults():
     settings = load_settings(
         "billing",
-        environ={"JWT_SECRET": "s", "PHARMACY_TZ": "Europe/Paris", "DELIVERY_LIMIT": "7", "MAX_JSON_BYTES": ""},
+        environ={
+            "JWT_PUBLIC_KEY_FILE": "/keys/jwt-public.pem",
+            "PHARMACY_TZ": "Europe/Paris",
+            "DELIVERY_LIMIT": "7",
+            "MAX_JSON_BYTES": "",
+        },
     )
     assert type(settings) is Settings and settings.service == "billing"
     assert settings.pharmacy_tz == "Europe/Paris" and settings.delivery_limit == 7
@@ -184,7 +189,7 @@ def test_a_service_subclass_is_loaded_the_same_way_converted_by_annotation():
         cls=ToySettings,
         environ={**TOY_ENV, "TOY_BATCH_SIZE": "5", "TOY_TIMEOUT": "0.25", "TOY_DRY_RUN": "Yes", "TOY_LABEL": "x"},
     )
-    assert isinstance(loaded, ToySettings) and loaded.jwt_secret == "s"
+    assert isinstance(loaded, ToySettings) and loaded.jwt_public_key_file == "/keys/jwt-public.pem"
     assert (loaded.batch_size, loaded.timeout, loaded.dry_run, loaded.label) == (5, 0.25, True, "x")
     assert load_settings("toy", cls=ToySettings, environ={**TOY_ENV, "TOY_DRY_RUN": "0"}).dry_run is False
 
@@ -204,22 +209,26 @@ def test_a_bad_value_names_its_variable(variable, value, message):
 
 def test_a_required_setting_of_a_subclass_is_named_and_overrides_skip_the_environment():
     with pytest.raises(ConfigError, match="TOY_API_KEY"):
-        load_settings("toy", cls=ToySettings, environ={"JWT_SECRET": "s"})
+        load_settings("toy", cls=ToySettings, environ={"JWT_PUBLIC_KEY_FILE": "/keys/jwt-public.pem"})
     settings = load_settings(
         "toy",
         cls=ToySettings,
         environ={"TOY_BATCH_SIZE": "bad"},
-        jwt_secret="j",
+        jwt_public_key_file="/elsewhere/public.pem",
         api_key="k",
         batch_size=3,
         database_url="sqlite://",
     )
-    assert (settings.batch_size, settings.database_url, settings.jwt_secret) == (3, "sqlite://", "j")
+    assert (settings.batch_size, settings.database_url, settings.jwt_public_key_file) == (
+        3,
+        "sqlite://",
+        "/elsewhere/public.pem",
+    )
 
 
 def test_secrets_stay_out_of_the_repr():
-    settings = load_settings("toy", cls=ToySettings, environ={"JWT_SECRET": "jwt-value", "TOY_API_KEY": "key-value"})
-    assert "jwt-value" not in repr(settings) and "key-value" not in repr(settings)
+    settings = load_settings("toy", cls=ToySettings, environ={**TOY_ENV, "TOY_API_KEY": "key-value"})
+    assert "key-value" not in repr(settings)
     assert "batch_size=100" in repr(settings)
 
 

@@ -1,8 +1,9 @@
 """Flask building blocks every HTTP process uses: the app factory, request helpers, paging.
 
 ``shared.web.app`` builds the app (``create_service_app``), ``shared.web.http`` holds what a
-view asks of the request (runtime, clock, caller, problem+json) and ``shared.web.paging`` the
-list envelope. Workers import none of this: their ``Runtime`` lives in ``shared.runtime``.
+view asks of the request (runtime, clock, caller, problem+json), ``shared.web.paging`` the
+list envelope and ``shared.web.openapi`` what every OpenAPI document says about errors (and
+the admin role). Workers import none of this: their ``Runtime`` lives in ``shared.runtime``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from .http import (
     runtime,
     transaction,
 )
+from .openapi import admin_only, documented_elsewhere
 from .paging import MAX_PER_PAGE, PageArgs, count_rows, page_schema, paginate
 
 __all__ = [
@@ -36,10 +38,12 @@ __all__ = [
     "PageArgs",
     "ProblemApi",
     "Runtime",
+    "admin_only",
     "count_rows",
     "create_service_app",
     "current_principal",
     "current_settings",
+    "documented_elsewhere",
     "now",
     "page_schema",
     "paginate",

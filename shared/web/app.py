@@ -14,12 +14,13 @@ from collections.abc import Iterable
 from typing import Any
 
 import marshmallow as ma
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from flask import Flask, Response, g, request
 from flask_smorest import Api, Blueprint
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter, Map
 
-from ..auth import verify_token
+from ..auth import load_public_key, verify_token
 from ..broker import broker_reachable
 from ..clock import Clock, utcnow
 from ..config import Settings
@@ -30,6 +31,7 @@ from ..ids import MAX_ID
 from ..logs import configure_logging
 from ..runtime import Runtime
 from .http import CLOCK_KEY, RUNTIME_KEY, problem, runtime
+from .openapi import ProblemResponsesPlugin, register_problem_components
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +67,11 @@ def create_service_app(
     )
     register_request_context(app)
     register_body_limit(app, settings.max_json_bytes)
-    register_auth(app, settings.jwt_secret, PUBLIC_ENDPOINTS | set(public_endpoints))
+    register_auth(
+        app,
+        load_public_key(settings.jwt_public_key_file, development=settings.development),
+        PUBLIC_ENDPOINTS | set(public_endpoints),
+    )
     register_health(app, name, check_broker=check_broker)
     api = register_blueprints(app, blueprints)
     register_error_handlers(app)
@@ -76,6 +82,7 @@ class BoundedIntegerConverter(IntegerConverter):
     """``<int:...>`` ids that fit an INTEGER column; a larger number is a 404, not a database error."""
 
     def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("min", 1)
         kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)
 
@@ -154,8 +161,11 @@ def register_body_limit(app: Flask, max_json_bytes: int) -> None:
         return None
 
 
-def register_auth(app: Flask, jwt_secret: str, public: Iterable[str]) -> None:
-    """Every route but the ``public`` endpoints (and CORS preflights) needs a valid bearer token."""
+def register_auth(app: Flask, public_key: Ed25519PublicKey, public: Iterable[str]) -> None:
+    """Every route but the ``public`` endpoints (and CORS preflights) needs a token the gateway signed.
+
+    The app holds only the gateway's public key: it can check a token, never mint one.
+    """
     public = frozenset(public)
 
     @app.before_request
@@ -165,7 +175,7 @@ def register_auth(app: Flask, jwt_secret: str, public: Iterable[str]) -> None:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise Unauthorized("a bearer token is required")
-        g.principal = verify_token(token.strip(), jwt_secret)
+        g.principal = verify_token(token.strip(), public_key)
 
 
 def register_health(app: Flask, name: str, *, check_broker: bool = True) -> None:
@@ -198,7 +208,18 @@ def register_blueprints(app: Flask, blueprints: Iterable[Blueprint]) -> ProblemA
 
 
 class ProblemApi(Api):  # type: ignore[misc]  # flask-smorest ships no type hints
-    """flask-smorest Api whose errors (including its 422 validation aborts) are problem+json."""
+    """flask-smorest Api whose errors (including its 422 validation aborts) are problem+json,
+    and documented so (``shared.web.openapi``): no catch-all ``default`` answer, but the error
+    statuses each operation can get, each ``application/problem+json``."""
+
+    DEFAULT_ERROR_RESPONSE_NAME = None
+
+    def _init_spec(self, *, extra_plugins: Iterable[Any] = (), **options: Any) -> None:
+        super()._init_spec(extra_plugins=[*extra_plugins, ProblemResponsesPlugin()], **options)
+
+    def _register_responses(self) -> None:
+        # Instead of flask-smorest's application/json ``Error`` for every status.
+        register_problem_components(self.spec)
 
     def handle_http_exception(self, error: HTTPException) -> Response:
         data = getattr(error, "data", None) or {}

@@ -80,6 +80,9 @@ def problem(
         "status": status,
         "detail": detail or title,
     }
+    if status == 422 and not errors:
+        # A validation problem always says what is wrong (the ValidationProblem schema requires it).
+        errors = {"_schema": [body["detail"]]}
     if errors:
         body["errors"] = dict(errors)
     rid = request_id_var.get()

@@ -8,14 +8,13 @@ import marshmallow as ma
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from ..fields import QuerySchema
+
 MAX_PER_PAGE = 200
 
 
-class PageArgs(ma.Schema):
-    """``?page=1&per_page=50`` (per_page capped at 200)."""
-
-    class Meta:
-        unknown = ma.EXCLUDE
+class PageArgs(QuerySchema):
+    """``?page=1&per_page=50`` (per_page capped at 200); a query string like any other."""
 
     page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=1_000_000))
     per_page = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=MAX_PER_PAGE))

@@ -1,6 +1,10 @@
 """Billing against real PostgreSQL and RabbitMQ: bills, validation, idempotency, bill.created."""
 
+import json
 from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
 
 from services.billing.models import messaging
 from shared.envelope import validate_event
@@ -139,3 +143,58 @@ def test_ids_beyond_64_bits_are_404_not_server_errors(client):
 def test_pages_and_ids_beyond_the_columns_are_client_errors(client):
     assert client.get("/api/v1/bills?page=99999999999999999999", headers=STAFF).status_code == 422
     assert client.get("/api/v1/bills/2147483648", headers=STAFF).status_code == 404
+
+
+def test_a_generic_item_keeps_its_branded_price_and_shows_the_savings(client, runtime):
+    body = {
+        "customer_phone": "9876543210",
+        "customer_category": "generic_informed",
+        "items": [
+            {
+                "medicine_name": "Atorvastatin (generic)",
+                "quantity": 1,
+                "amount": "40.00",
+                "is_generic": True,
+                "branded_price": "100.00",
+            },
+            {
+                "medicine_name": "Pantoprazole (generic)",
+                "quantity": 1,
+                "amount": "30.00",
+                "is_generic": True,
+                "branded_price": "25.00",
+            },
+            {"medicine_name": "Crocin", "quantity": 1, "amount": "50.00"},
+        ],
+    }
+    response = client.post("/api/v1/bills", json=body, headers=STAFF)
+    assert response.status_code == 201, response.get_json()
+    items = response.get_json()["items"]
+    assert [(i["branded_price"], i["savings"]) for i in items] == [("100.00", "60.00"), ("25.00", "0.00"), (None, None)]
+    [event] = outbox_events(runtime)
+    assert [i.get("branded_price") for i in event["data"]["items"]] == ["100.00", "25.00", None]
+
+
+@pytest.mark.parametrize(
+    ("item", "field"),
+    [
+        ({"is_generic": True, "branded_price": "-1.00"}, "branded_price"),
+        ({"is_generic": False, "branded_price": "80.00"}, "items.0.branded_price"),
+    ],
+)
+def test_a_negative_branded_price_or_one_on_a_branded_item_is_refused(client, runtime, item, field):
+    body = {
+        "customer_phone": "9876543210",
+        "customer_category": "regular_branded",
+        "items": [{"medicine_name": "Crocin", "quantity": 1, "amount": "50.00", **item}],
+    }
+    response = client.post("/api/v1/bills", json=body, headers=STAFF)
+    assert response.status_code == 422, response.get_json()
+    assert response.content_type == "application/problem+json"
+    assert field in str(response.get_json()["errors"])
+    assert outbox_events(runtime) == []
+
+
+def outbox_events(runtime) -> list[dict]:
+    with runtime.session_factory() as session:
+        return [json.loads(p) for p in session.execute(select(messaging.outbox.c.payload)).scalars()]

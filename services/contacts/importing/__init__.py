@@ -5,7 +5,15 @@ yields every data row with its outcome (imported / duplicate in file / invalid);
 use case stores the imported ones and keeps the others for ``write_error_report_csv/xlsx``.
 """
 
-from .errors import EmptyFile, FileRejected, MalformedFile, MissingPhoneColumn, UnsafeFile, UnsupportedFileType
+from .errors import (
+    EmptyFile,
+    FileRejected,
+    MalformedFile,
+    MissingPhoneColumn,
+    TooLargeToRead,
+    UnsafeFile,
+    UnsupportedFileType,
+)
 from .parse import (
     DUPLICATE_IN_FILE,
     INVALID_PHONE,
@@ -36,6 +44,7 @@ __all__ = [
     "MissingPhoneColumn",
     "ParsedRow",
     "RowOutcome",
+    "TooLargeToRead",
     "UnsafeFile",
     "UnsupportedFileType",
     "XlsxLimits",

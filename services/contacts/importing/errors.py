@@ -2,7 +2,7 @@
 
 Each error is a ``shared.errors`` domain error, so the service's one problem+json mapper
 answers with its ``status``: 415 when the content is not a kind of file we read (or is a
-hostile one), 422 when it is a spreadsheet we read but cannot import. Row-level problems
+hostile one), 413 when a spreadsheet holds more cells than an import reads at once, 422 when it is a spreadsheet we read but cannot import. Row-level problems
 (an invalid phone, a duplicate) are never raised: they go to the upload's error report.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from shared.errors import DomainError, UnsupportedMediaType, ValidationFailed
+from shared.errors import DomainError, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
 
 
 class FileRejected(DomainError):
@@ -23,6 +23,10 @@ class UnsupportedFileType(FileRejected, UnsupportedMediaType):
 
 class UnsafeFile(FileRejected, UnsupportedMediaType):
     """An XLSX built to exhaust the server: zip bomb or XML entity declarations (415)."""
+
+
+class TooLargeToRead(FileRejected, PayloadTooLarge):
+    """A spreadsheet within the upload cap whose cells would not fit the import's memory (413)."""
 
 
 class EmptyFile(FileRejected, ValidationFailed):

@@ -93,10 +93,12 @@ class _IndianFastPath:
     """libphonenumber's verdict for the common ways an Indian number is written (region IN)."""
 
     def __init__(self, metadata: PhoneMetadata):
-        general = metadata.general_desc.national_number_pattern
+        # _indian_fast_path checked that the general description and its pattern exist.
+        assert metadata.general_desc is not None and metadata.general_desc.national_number_pattern
+        general: str = metadata.general_desc.national_number_pattern
         # The number types _number_type_helper tries, restricted to those a 10-digit
         # national number can match (any order: validity only asks whether one matches).
-        types = [
+        types: list[str] = [
             desc.national_number_pattern
             for desc in (
                 metadata.mobile,
@@ -208,6 +210,8 @@ def _indian_fast_path() -> _IndianFastPath | None:
     if metadata is None:
         return None
     general = metadata.general_desc
+    if general is None:
+        return None
     fits = (
         metadata.country_code == 91
         and tuple(COUNTRY_CODE_TO_REGION_CODE.get(91, ())) == ("IN",)

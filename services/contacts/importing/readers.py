@@ -4,7 +4,11 @@ What a file is comes from its first bytes, never from its name or Content-Type: 
 only has to agree with them. XLSX archives are inspected for zip bombs and XML entity
 declarations before the spreadsheet reader sees them. Rows are yielded one at a time as
 lists of cell values: CSV is streamed with bounded memory; XLSX/XLS are read by calamine,
-which holds the first sheet's cells (the upload size cap bounds them), not Python objects.
+which holds the first sheet's cells as a dense grid. The upload cap does not bound that grid
+(a few bytes of XML can address any cell), so every worksheet's XML is scanned first, in the same
+pass as the entity check, and an archive whose cells would not fit the import's memory is
+refused (``XlsxLimits``): too many cells or too large a grid → 413, one element spread over
+megabytes (a giant string, XML nested millions deep) → 415.
 """
 
 from __future__ import annotations
@@ -18,16 +22,16 @@ import shutil
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from python_calamine import CalamineError, CalamineSheet, CalamineWorkbook
 
-from .errors import EmptyFile, MalformedFile, UnsafeFile, UnsupportedFileType
+from .errors import EmptyFile, MalformedFile, TooLargeToRead, UnsafeFile, UnsupportedFileType
 
-Row = list[object]
+Row = Sequence[object]
 
 _CHUNK = 1 << 20
 _HEAD = 8192
@@ -76,6 +80,14 @@ class XlsxLimits:
     # A worksheet's XML compresses about 10-30x; far more means padding built to expand.
     max_compression_ratio: int = 200
     ratio_checked_above_bytes: int = 2**20
+    # What the reader (calamine) holds: every cell of the first sheet (~40 bytes each) and a
+    # dense grid from the first to the last cell (~32 bytes each). 2M cells and a 4M grid keep
+    # an import under 300 MB of memory: a 600k-row, 3-column sheet; larger lists go as CSV.
+    max_cells: int = 2_000_000
+    max_grid_cells: int = 4_000_000
+    # No cell (or shared string) of a real workbook spans a megabyte of XML: Excel caps a cell
+    # at 32,767 characters. More is a giant string or deeply nested markup built to exhaust.
+    max_element_bytes: int = 2**20
 
 
 def read_rows(
@@ -152,7 +164,7 @@ def check_xlsx_safety(stream: BinaryIO, limits: XlsxLimits = XlsxLimits()) -> No
                 raise UnsupportedFileType("the file is a zip archive but not an XLSX workbook")
             # Every part, whatever its name: the reader follows relationship targets.
             for entry in entries:
-                _check_part(archive, entry)
+                _check_part(archive, entry, limits)
     except (
         zipfile.BadZipFile,
         zipfile.LargeZipFile,
@@ -168,9 +180,93 @@ def check_xlsx_safety(stream: BinaryIO, limits: XlsxLimits = XlsxLimits()) -> No
         stream.seek(0)
 
 
-def _check_part(archive: zipfile.ZipFile, entry: zipfile.ZipInfo) -> None:
-    overlap = len(b"<!doctype") - 1  # a declaration split across two chunks is still seen
+_NAME = rb"<(?:[A-Za-z_][\w.-]*:)?"
+_CELL = re.compile(_NAME + rb"c[\s/>]")
+_CELL_REF = re.compile(rb'\sr="([A-Z]{1,3})([0-9]{1,7})"')
+_ROW = re.compile(_NAME + rb"row[\s/>]")
+_SHARED_STRING = re.compile(_NAME + rb"si[\s/>]")
+
+
+class _PartScan:
+    """Bounds of one XML part seen chunk by chunk: elements that span megabytes; for worksheets,
+    how many cells and how large a grid from A1 to the last cell the reader would hold."""
+
+    def __init__(self, name: str, limits: XlsxLimits) -> None:
+        self.name, self.limits = name, limits
+        self.is_sheet = name.startswith("xl/worksheets/") and name.endswith(".xml")
+        self.marker = _CELL if self.is_sheet else _SHARED_STRING if name.endswith("sharedStrings.xml") else None
+        self.inside = not self.is_sheet  # shared strings: the whole part; sheets: within <sheetData>
+        self.bytes_without_marker = 0
+        self.cells = self.rows = self.max_row = self.max_col = self.widest_row = self.row_cells = 0
+        self.prefixed = False  # elements written with a namespace prefix (<x:c>): counted by regex
+
+    def feed(self, window: bytes, chunk: bytes) -> None:
+        if self.marker is None:
+            return
+        if self.is_sheet:
+            self._sheet(window, chunk)
+        if self.inside and not self.marker.search(window):
+            self.bytes_without_marker += len(chunk)
+            if self.bytes_without_marker > self.limits.max_element_bytes:
+                raise UnsafeFile(
+                    f"the XLSX part {self.name!r} holds one element spread over more than "
+                    f"{self.limits.max_element_bytes} bytes (a cell holds at most 32,767 characters)"
+                )
+        else:
+            self.bytes_without_marker = 0
+
+    def _sheet(self, window: bytes, chunk: bytes) -> None:
+        if b"sheetData" in window:
+            self.inside = b"sheetData/>" not in window and not re.search(rb"</(?:[A-Za-z_][\w.-]*:)?sheetData", window)
+            self.prefixed = self.prefixed or b":sheetData" in window
+        # Counted in the chunk (a cell cut in two by the chunk boundary may be missed: a bound,
+        # not a census); references in the window, so none is missed.
+        cells = len(_CELL.findall(chunk)) if self.prefixed else _count_cells(chunk)
+        self.cells += cells
+        refs = _CELL_REF.findall(window)
+        if refs:
+            self.max_col = max(self.max_col, max(_column_number(letters) for letters in {c for c, _ in refs}))
+            self.max_row = max(self.max_row, max(map(int, {row for _, row in refs})))
+        if cells > len(refs):
+            # Cells without a reference sit one after the other: a row is as wide as its cells.
+            pieces = _ROW.split(chunk)
+            self.row_cells += len(_CELL.findall(pieces[0]))
+            for piece in pieces[1:]:
+                self.widest_row = max(self.widest_row, self.row_cells)
+                self.row_cells = len(_CELL.findall(piece))
+                self.rows += 1
+            self.widest_row = max(self.widest_row, self.row_cells)
+        else:
+            self.rows += len(_ROW.findall(chunk)) if self.prefixed else chunk.count(b"<row")
+        self._check_size()
+
+    def _check_size(self) -> None:
+        grid = max(self.max_row, self.rows) * max(self.max_col, self.widest_row, 1)
+        if self.cells > self.limits.max_cells or grid > self.limits.max_grid_cells:
+            raise TooLargeToRead(
+                f"the XLSX sheet {self.name!r} holds {'at least ' if self.cells > self.limits.max_cells else ''}"
+                f"{self.cells} cells over a grid of {grid} (at most {self.limits.max_cells} cells and "
+                f"{self.limits.max_grid_cells} grid cells are imported from a spreadsheet); save it as CSV or split it"
+            )
+
+
+def _count_cells(chunk: bytes) -> int:
+    return (
+        chunk.count(b"<c ") + chunk.count(b"<c>") + chunk.count(b"<c/>") + chunk.count(b"<c\t") + chunk.count(b"<c\n")
+    )
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - 64
+    return number
+
+
+def _check_part(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, limits: XlsxLimits = XlsxLimits()) -> None:
+    overlap = 64  # a declaration or cell reference split across two chunks is still seen
     tail = b""
+    scan = _PartScan(entry.filename, limits)
     with archive.open(entry) as part:
         first = True
         while chunk := part.read(_CHUNK):
@@ -184,6 +280,7 @@ def _check_part(archive: zipfile.ZipFile, entry: zipfile.ZipInfo) -> None:
                     f"the XLSX part {entry.filename!r} declares XML entities "
                     "(DOCTYPE/ENTITY), which spreadsheets never need"
                 )
+            scan.feed(window, chunk)
             tail = window[-overlap:]
 
 
@@ -197,7 +294,7 @@ def _open_binary(source: str | os.PathLike | BinaryIO) -> tuple[BinaryIO, bool]:
     spooled = tempfile.SpooledTemporaryFile(max_size=_CHUNK)  # noqa: SIM115 - returned to the caller, who closes it
     shutil.copyfileobj(source, spooled, _CHUNK)
     spooled.seek(0)
-    return spooled, True
+    return cast(BinaryIO, spooled), True
 
 
 def _checked_kind(stream: BinaryIO, filename: str | None) -> FileKind:

@@ -1,9 +1,12 @@
+import threading
+
 import pytest
 
 from services.contacts.app import create_app
 from services.contacts.consumers import HANDLERS
 from services.contacts.models import Base, messaging
 from services.contacts.settings import ContactsSettings
+from services.contacts.uploads.background import ImportWorker
 from shared.consumer import ConsumerRunner
 from shared.envelope import make_event
 from shared.runtime import Runtime
@@ -43,6 +46,18 @@ def app_for(runtime):
 @pytest.fixture
 def client(app_for):
     return app_for()
+
+
+@pytest.fixture
+def importer(runtime):
+    """The importer loop (``python -m services.contacts.worker import``) running in a thread."""
+    stop = threading.Event()
+    worker = ImportWorker(runtime.settings.with_overrides(import_poll_seconds=0.05), runtime.session_factory)
+    thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
+    thread.start()
+    yield worker
+    stop.set()
+    thread.join(60)
 
 
 @pytest.fixture

@@ -116,6 +116,8 @@ def test_bill_with_was_contacted_before_converts_the_contact(runtime, contacts, 
         "customer_category": "regular_branded",
         # EVENTS.md's optional field: consumers rank bills alike
         "bill_date": "2026-02-03",
+        # the contact list it came from, so reporting can show each list's ROI
+        "upload_id": converted.upload_id,
     }
     [changed] = outbox(runtime, "contact.status_changed")
     changed = ContactStatusChanged.load(changed)

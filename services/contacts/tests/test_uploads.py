@@ -252,7 +252,7 @@ def big_csv(rows: int) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-def test_large_upload_answers_202_and_shows_progress_until_completed(app_for, runtime, staff):
+def test_large_upload_answers_202_and_shows_progress_until_completed(app_for, runtime, staff, importer):
     client = app_for(async_upload_bytes=10_000)
     content = big_csv(30_000)
     response = upload(client, "big.csv", content, list_name="big")
@@ -279,7 +279,7 @@ def test_large_upload_answers_202_and_shows_progress_until_completed(app_for, ru
     assert len(outbox_events(runtime, "contacts.uploaded")) == 1
 
 
-def test_failed_background_import_leaves_no_contacts(app_for, runtime, staff, monkeypatch):
+def test_failed_background_import_leaves_no_contacts(app_for, runtime, staff, monkeypatch, importer):
     from services.contacts.uploads import writers
 
     real = writers.CopyWriter.add_contacts
@@ -361,7 +361,7 @@ def test_an_upload_whose_import_died_is_shown_failed(client, runtime, staff):
 
 
 @pytest.mark.parametrize("filename", ["contacts.xlsx", "contacts.xls"])
-def test_spreadsheets_import_in_the_background_too(app_for, runtime, staff, filename):
+def test_spreadsheets_import_in_the_background_too(app_for, runtime, staff, filename, importer):
     client = app_for(async_upload_bytes=1000)
     response = upload(client, filename, (FIXTURES / filename).read_bytes())
     assert response.status_code == 202, response.json

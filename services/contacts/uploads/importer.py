@@ -20,17 +20,26 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import cast
 
-from sqlalchemy import select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from shared.clock import utcnow
+from shared.consent import DECLINED
 from shared.db import is_postgres
 from shared.events import ContactsUploaded
 
 from ..importing import ParsedRow, RowOutcome
-from ..models import COMPLETED, ContactRecord, ContactUpload, CustomerLink, messaging
+from ..models import (
+    COMPLETED,
+    INCLUDE_UNFINISHED_IMPORTS,
+    ContactRecord,
+    ContactUpload,
+    CustomerLink,
+    consents,
+    messaging,
+)
 from .assignment import RoundRobin, least_loaded_first
-from .writers import ContactWriter, NewContact, writer_for
+from .writers import ContactWriter, NewContact, json_values, writer_for
 
 BATCH_ROWS = 5000
 IMPORT_LOCK_KEY = 0x636F6E74  # "cont": one import at a time writes contacts
@@ -66,18 +75,33 @@ def import_contacts(
     batch_rows: int = BATCH_ROWS,
     progress: Callable[[int], None] | None = None,
     heartbeat: Callable[[], None] | None = None,
+    checkpoint: Callable[[int], None] | None = None,
 ) -> ContactUpload:
     """Store the rows of one upload in the caller's transaction and complete the upload.
 
     ``progress(rows_done)`` is called after each batch (for large uploads it writes on its own
     connection). Returns the completed upload; raising leaves the transaction to be rolled back.
+
+    ``checkpoint(rows_done)``, when given, ends each batch instead and may commit (a worker
+    import on SQLite commits batch by batch so it never holds the write lock for long): each
+    batch's contacts are then linked to their customers at once, and the caller hides the
+    upload's contacts until it completes (the import job row, ``models._hide_unfinished_imports``).
     """
     _lock_imports(session, heartbeat)
     dealer = RoundRobin(least_loaded_first(session, staff_ids))
     tally = _Tally()
+    after_batch = progress
+    if checkpoint is not None:
+
+        def after_batch(rows_done: int, phones: list[str] | None = None) -> None:
+            if phones:
+                _link_known_customers(session, upload.id, phones)
+            checkpoint(rows_done)
+
     with writer_for(session, upload.id, utcnow()) as writer:
-        _write_rows(writer, _batches(rows, batch_rows), dealer, tally, progress)
-    _link_known_customers(session, upload.id)
+        _write_rows(writer, _batches(rows, batch_rows), dealer, tally, after_batch, checkpoint is not None)
+    if checkpoint is None:
+        _link_known_customers(session, upload.id)
     return _complete(session, upload, tally, dealer.shares())
 
 
@@ -102,16 +126,20 @@ def _write_rows(
     batches: Iterator[list[ParsedRow]],
     dealer: RoundRobin,
     tally: _Tally,
-    progress: Callable[[int], None] | None,
+    progress: Callable[..., None] | None,
+    with_phones: bool = False,
 ) -> None:
     # One batch ahead: while batch k's phones are looked up (the lookup waits on the database
-    # without the GIL), batch k+1 is read and normalized.
+    # without the GIL), batch k+1 is read and normalized. (In-file duplicates are gone already,
+    # so batch k+1 needs nothing of batch k.) ``with_phones``: progress also gets the new phones.
     in_flight: _SortedBatch | None = None
     for batch in itertools.chain(batches, [None]):
         ahead = None if batch is None else _sort_batch(writer, batch, tally)
         if in_flight is not None:
-            _write_batch(writer, in_flight, dealer, tally)
-            if progress:
+            phones = _write_batch(writer, in_flight, dealer, tally)
+            if progress and with_phones:
+                progress(tally.total, phones)
+            elif progress:
                 progress(tally.total)
         in_flight = ahead
 
@@ -131,7 +159,7 @@ def _sort_batch(writer: ContactWriter, batch: list[ParsedRow], tally: _Tally) ->
     return _SortedBatch(len(batch), new_rows, rejected, writer.lookup(phones))
 
 
-def _write_batch(writer: ContactWriter, batch: _SortedBatch, dealer: RoundRobin, tally: _Tally) -> None:
+def _write_batch(writer: ContactWriter, batch: _SortedBatch, dealer: RoundRobin, tally: _Tally) -> list[str]:
     """Write a batch's phones that are not contacts yet, dealt to staff, and its rejected rows."""
     known = batch.known.result()
     fresh = [row for row in batch.new_rows if row.phone not in known]
@@ -145,15 +173,43 @@ def _write_batch(writer: ContactWriter, batch: _SortedBatch, dealer: RoundRobin,
     tally.invalid += len(batch.rejected)
     writer.add_contacts(contacts)
     writer.add_rejected(batch.rejected)
+    return [phone for phone, _name, _staff in contacts]
 
 
-def _link_known_customers(session: Session, upload_id: int) -> None:
-    """Contacts whose phone already has a customer profile are linked to it at once."""
+def _link_known_customers(session: Session, upload_id: int, phones: list[str] | None = None) -> None:
+    """Contacts whose phone already has a customer profile are linked to it at once (all the
+    upload's contacts, or those of ``phones``: looked up by phone, both keys unique)."""
     link = select(CustomerLink.customer_id).where(CustomerLink.phone == ContactRecord.phone).scalar_subquery()
-    session.execute(
-        update(ContactRecord)
-        .where(ContactRecord.upload_id == upload_id, ContactRecord.phone.in_(select(CustomerLink.phone)))
-        .values(customer_id=link)
+    stmt = update(ContactRecord).where(ContactRecord.upload_id == upload_id)
+    if phones is None:
+        stmt = stmt.where(ContactRecord.phone.in_(select(CustomerLink.phone)))
+    else:
+        # Called on SQLite (a worker import's batches): the phones go as one JSON value.
+        linked = list(session.scalars(select(CustomerLink.phone).where(CustomerLink.phone.in_(json_values(phones)))))
+        if not linked:
+            return
+        stmt = stmt.where(ContactRecord.phone.in_(json_values(linked)))
+    session.execute(stmt.values(customer_id=link))
+
+
+def _declined_everything(session: Session, upload_id: int) -> int:
+    """How many of the upload's contacts have a phone that declined every channel (API.md, Consent):
+    they are imported all the same, pending, with their consent shown."""
+    copies = consents.table.c
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(ContactRecord)
+            .join(consents.table, copies.phone == ContactRecord.phone)
+            .where(
+                ContactRecord.upload_id == upload_id,
+                copies.whatsapp == DECLINED,
+                copies.call == DECLINED,
+                copies.sms == DECLINED,
+            ),
+            execution_options={INCLUDE_UNFINISHED_IMPORTS: True},  # counted before the upload shows
+        )
+        or 0
     )
 
 
@@ -162,6 +218,7 @@ def _complete(session: Session, upload: ContactUpload, tally: _Tally, assigned: 
     done = utcnow()
     values = {
         "status": COMPLETED,
+        "do_not_contact": _declined_everything(session, upload.id),
         "total_rows": tally.total,
         "rows_done": tally.total,
         "imported": tally.imported,

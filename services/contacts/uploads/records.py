@@ -14,7 +14,7 @@ from shared.clock import utcnow
 from shared.db import is_postgres
 from shared.errors import NotFound
 
-from ..models import FAILED, PROCESSING, ContactUpload, ContactUploadError
+from ..models import FAILED, PROCESSING, ContactImportJob, ContactUpload, ContactUploadError
 
 STALE_AFTER = dt.timedelta(minutes=2)
 # SQLite has one writer, so an import there cannot beat its heartbeat while it writes; the size
@@ -64,14 +64,17 @@ def create_upload(session: Session, new: NewUpload) -> ContactUpload:
 
 
 def get_upload(session: Session, upload_id: int) -> ContactUpload:
-    """One upload; a ``processing`` one whose heartbeat stopped long ago is shown ``failed``
-    (its process died; its transaction was rolled back, so it imported nothing)."""
+    """One upload. A ``processing`` upload with an import job is the importer's to finish (a
+    dead importer's job is taken over when its lease runs out); one without a job whose
+    heartbeat stopped long ago (an import of an older version, in a thread of a process that
+    died, its transaction rolled back) is shown ``failed``."""
     upload = session.get(ContactUpload, upload_id)
     if upload is None:
         raise NotFound(f"upload {upload_id} does not exist")
-    # Only PostgreSQL imports beat the heartbeat while they run (see progress.ProgressWriter).
+    if upload.status != PROCESSING or session.get(ContactImportJob, upload_id) is not None:
+        return upload
     stale_after = STALE_AFTER if is_postgres(session) else STALE_AFTER_WITHOUT_HEARTBEAT
-    if upload.status == PROCESSING and upload.heartbeat_at and utcnow() - upload.heartbeat_at > stale_after:
+    if upload.heartbeat_at and utcnow() - upload.heartbeat_at > stale_after:
         upload.status = FAILED
         upload.failure_reason = INTERRUPTED
         upload.completed_at = utcnow()

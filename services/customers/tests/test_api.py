@@ -187,7 +187,9 @@ def test_list_filters_searches_and_pages(client):
         "first_visit_date",
         "last_visit_date",
         "prefers_generic",
+        "consent",
     }
+    assert everyone["items"][0]["consent"] == {"whatsapp": "unknown", "call": "unknown", "sms": "unknown"}
     assert listed("category=all")["total"] == 4
     assert {c["name"] for c in listed("category=contact_sheet")["items"]} == {"Asha Menon", "100%_sure"}
     assert {c["name"] for c in listed("q=asha")["items"]} == {"Asha Rao", "Asha Menon"}
@@ -219,6 +221,8 @@ def test_purchases_newest_first_and_paged(client, workers):
         "is_generic": False,
         "quantity": 1,
         "amount": "10.00",
+        "branded_price": None,
+        "savings": None,
         "duration_days": 30,
         "refill_due_date": "2026-02-04",
     }
@@ -317,7 +321,9 @@ def test_every_route_needs_a_token(client):
                 assert response.status_code == 401, (method, path, headers)
                 assert response.mimetype == "application/problem+json"
             checked += 1
-    assert checked == 9  # list, create, read, patch, by-phone, purchases, audit, dead letters, replay
+    # list, create, read, patch, by-phone, purchases, adherence, export, audit, consent (read, set,
+    # history), dead letters, replay
+    assert checked == 14
     assert client.get("/healthz").status_code == 200
     assert client.get("/openapi.json").status_code == 200
 

@@ -97,7 +97,8 @@ def test_later_bills_add_visits_and_totals(workers, runtime, amqp_url):
     with running(workers.runner()):
         publish(amqp_url, bill_event(1, bill_date="2026-02-10", items=[item(amount="100.00")], name=None))
         visits_reach(runtime, 1)
-        # An earlier bill arriving late moves the first visit back (and brings its category).
+        # An earlier bill arriving late moves the first visit back (and brings its name); the latest
+        # bill gives the category.
         publish(
             amqp_url,
             bill_event(
@@ -109,7 +110,7 @@ def test_later_bills_add_visits_and_totals(workers, runtime, amqp_url):
     assert updated.total_purchases == Decimal("150.25")
     assert (updated.first_visit_date, updated.last_visit_date) == (dt.date(2026, 1, 5), dt.date(2026, 3, 1))
     assert updated.name == "Asha"  # filled when missing
-    assert updated.category == "first_time_prescription"  # the earliest bill's
+    assert updated.category == "generic_informed"  # the latest bill's (1 March)
     assert len(purchases(runtime)) == 2  # a visit without purchase records none
     assert outbox_events(runtime, "customer.upserted")[-1]["data"]["total_visits"] == 3
 
@@ -329,7 +330,7 @@ def test_three_replicas_and_duplicates_end_like_one_in_order_delivery(workers, r
     assert not [r for r in caplog.records if r.name == "shared.consumer" and "failed" in r.getMessage()]
 
 
-def test_name_and_category_follow_the_earliest_bill_in_any_delivery_order(runtime):
+def test_name_follows_the_earliest_bill_and_category_the_latest_in_any_delivery_order(runtime):
     """Bills with different names and categories (two on the same day) end in the same profile
     whatever order they are handled in; a staff edit of the name is never overwritten by bills."""
     import itertools
@@ -364,14 +365,19 @@ def test_name_and_category_follow_the_earliest_bill_in_any_delivery_order(runtim
                 profile.total_visits,
             )
         )
-    # Same day: bill …30 comes before bill …32 (lower id), so its name and category win.
-    assert results == {("A. Rao", "generic_informed", "2026-03-01", "2026-03-05", 3)}
+    # The name follows the earliest bill (same day: bill …30 before …32, lower id); the category
+    # follows the most recent one (5 March), whatever the delivery order.
+    assert results == {("A. Rao", "regular_branded", "2026-03-01", "2026-03-05", 3)}
 
     from shared.auth import Principal
 
     with unit_of_work(runtime.session_factory) as session:
         edited = domain.update_customer(
-            session, customer(runtime, "+919876500000").id, {"name": "Asha Rao (Mrs)"}, Principal(1, "admin", "admin")
+            session,
+            customer(runtime, "+919876500000").id,
+            {"name": "Asha Rao (Mrs)"},
+            Principal(1, "admin", "admin"),
+            today=dt.date(2026, 3, 6),
         )
     with unit_of_work(runtime.session_factory) as session:
         domain.record_bill(

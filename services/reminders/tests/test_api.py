@@ -34,6 +34,7 @@ def seed(runtime, purchase_id, reminder_on: dt.date, medicine=None, customer_id=
                 duration_days=duration_days,
             ),
         )
+        assert reminder is not None, "a purchase with a duration opens a reminder"
         return reminder.id
 
 
@@ -263,7 +264,7 @@ def test_unknown_reminder_is_404(client):
 def test_every_route_needs_a_token(client):
     app = client.application
     routes = [rule for rule in app.url_map.iter_rules() if rule.rule.startswith("/api/v1/")]
-    assert len(routes) == 8  # six reminder routes, dead-letter list and replay
+    assert len(routes) == 9  # six reminder routes (list and set by hand share one), export, dead letters, replay
     for rule in routes:
         path = rule.rule.replace("<reminder_id>", "1")
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
@@ -291,3 +292,38 @@ def test_actions_are_relayed_as_valid_refill_reminder_events(client, runtime, se
         assert updated["data"]["by"] == 7 and updated["data"]["whatsapp_sent_at"]
     finally:
         probe.close()
+
+
+def test_a_reminder_set_by_hand_through_the_api(client, runtime):
+    known_customer(runtime)
+    response = client.post(
+        URL, json={"customer_id": 42, "medicine_name": "Insulin Glargine", "reminder_date": "2026-03-01"}, headers=STAFF
+    )
+    assert response.status_code == 201, response.json
+    created = response.json
+    assert (created["set_by_hand"], created["duration_days"], created["days_until_due"]) == (True, None, 9)
+    assert created["consent"] == {"whatsapp": "unknown", "call": "unknown", "sms": "unknown"}
+    assert [r["id"] for r in listed(client, "days_ahead=14")["items"]] == [created["id"]]
+    assert [e["reminder_id"] for e in published(runtime, "refill_reminder.created")] == [created["id"]]
+    for body, field in (
+        ({"customer_id": 42, "medicine_name": "Insulin", "reminder_date": "2026-02-19"}, "reminder_date"),
+        ({"customer_id": 999, "medicine_name": "Insulin", "reminder_date": "2026-03-01"}, "customer_id"),
+        ({"customer_id": 42, "medicine_name": "", "reminder_date": "2026-03-01"}, "medicine_name"),
+    ):
+        refused = client.post(URL, json=body, headers=STAFF)
+        assert refused.status_code == 422 and field in refused.json["errors"], refused.json
+    assert listed(client)["total"] == 1
+
+
+def test_the_due_list_exports_as_csv_and_xlsx(client, runtime):
+    known_customer(runtime, name="=HYPERLINK(1)")
+    seed(runtime, 1001, dt.date(2026, 2, 22), medicine="Metformin 500")
+    seed(runtime, 1002, dt.date(2026, 4, 1), medicine="Amlodipine 5")
+    response = client.get(f"{URL}/export?days_ahead=7", headers=STAFF)
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    lines = response.data.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("id,customer_name,customer_phone,medicine_name,reminder_date,days_until_due")
+    assert len(lines) == 2 and "Metformin 500" in lines[1] and "'=HYPERLINK(1)" in lines[1]
+    xlsx = client.get(f"{URL}/export?format=xlsx", headers=STAFF)
+    assert xlsx.status_code == 200 and xlsx.data[:2] == b"PK"
+    assert client.get(f"{URL}/export?format=pdf", headers=STAFF).status_code == 422

@@ -1,7 +1,14 @@
 """Reporting against real PostgreSQL and RabbitMQ: events in, exact figures out, in any order."""
 
+import csv
+import datetime as dt
+import io
 import random
+from decimal import Decimal
 
+import openpyxl
+
+from services.reporting import domain
 from services.reporting.consumers import HANDLERS
 from services.reporting.models import messaging
 from shared.envelope import to_json
@@ -42,6 +49,30 @@ def all_reports(client):
     return reports
 
 
+TODAY = dt.date(2026, 3, 31)
+
+
+def assert_series_and_adherence(client, runtime):
+    """The figures beside ``all_reports``: the daily conversion series and the adherence list."""
+    assert client.get("/api/v1/reports/conversion/daily?window=7d", headers=STAFF).json == scenario.DAILY_7D
+    for window, days in (("30d", 30), ("90d", 90), ("all", None)):
+        series = client.get(f"/api/v1/reports/conversion/daily?window={window}", headers=STAFF).json["days"]
+        totals = client.get(f"/api/v1/reports/conversion?window={window}", headers=STAFF).json
+        if days is None:
+            assert series[0]["date"] == scenario.FIRST_DAY_WITH_DATA
+            days = (TODAY - dt.date.fromisoformat(scenario.FIRST_DAY_WITH_DATA)).days + 1
+        assert len(series) == days and series[-1]["date"] == "2026-03-31", window
+        assert sum(d["contacted"] for d in series) == totals["contacted"], window
+        assert sum(d["converted"] for d in series) == totals["converted"], window
+        assert sum(Decimal(d["conversion_value"]) for d in series) == Decimal(totals["total_conversion_value"])
+    # The worker computes each row for its own today; the refresh step computes them for 31 March.
+    with runtime.session_factory() as session:
+        while domain.refresh_adherence(session, TODAY, limit=2):
+            session.commit()
+        session.commit()
+    assert client.get("/api/v1/reports/adherence?threshold=0.80", headers=STAFF).json == scenario.ADHERENCE_BELOW_80
+
+
 def test_events_delivered_in_order_give_exact_figures(client, runner, runtime, amqp_url):
     events = scenario.events()
     with running(runner):
@@ -55,6 +86,7 @@ def test_events_delivered_in_order_give_exact_figures(client, runner, runtime, a
         eventually(conversion_complete, timeout=30, message="the conversion report")
         eventually(lambda: runner.deliveries == len(events), timeout=30)
     assert all_reports(client) == scenario.EXPECTED
+    assert_series_and_adherence(client, runtime)
 
 
 def test_every_event_delivered_2_to_5_times_shuffled_gives_the_same_figures(client, runner, runtime, amqp_url):
@@ -66,6 +98,7 @@ def test_every_event_delivered_2_to_5_times_shuffled_gives_the_same_figures(clie
     assert deliveries[: len(events)] != events
     deliver(runner, runtime, amqp_url, deliveries, len(events))
     assert all_reports(client) == scenario.EXPECTED
+    assert_series_and_adherence(client, runtime)
 
 
 def test_facts_are_idempotent_even_when_an_event_is_resent_under_a_new_id(client, runner, runtime):
@@ -77,6 +110,7 @@ def test_facts_are_idempotent_even_when_an_event_is_resent_under_a_new_id(client
     for event in resent:
         assert runner.handle(event) is True
     assert all_reports(client) == scenario.EXPECTED
+    assert_series_and_adherence(client, runtime)
 
 
 def test_reports_start_at_zero(client):
@@ -104,7 +138,17 @@ def test_reports_start_at_zero(client):
 
 
 def test_an_unknown_window_is_a_422_problem(client):
-    for report in ("conversion", "staff", "categories", "refills"):
+    for report in (
+        "conversion",
+        "staff",
+        "categories",
+        "refills",
+        "lists",
+        "generics",
+        "conversion/daily",
+        "staff/export",
+        "lists/export",
+    ):
         for window in ("14d", "", "ALL", "7"):
             response = client.get(f"/api/v1/reports/{report}?window={window}", headers=STAFF)
             assert response.status_code == 422, (report, window)
@@ -121,6 +165,12 @@ def test_every_route_needs_a_token(client):
         "/api/v1/reports/staff",
         "/api/v1/reports/categories",
         "/api/v1/reports/refills",
+        "/api/v1/reports/lists",
+        "/api/v1/reports/conversion/daily",
+        "/api/v1/reports/generics",
+        "/api/v1/reports/adherence",
+        "/api/v1/reports/adherence/export",
+        *(f"/api/v1/reports/{r}/export" for r in ("conversion", "staff", "lists", "categories", "refills", "generics")),
     }
     for rule in routes:
         path = rule.rule.replace("<", "").replace(">", "")
@@ -148,3 +198,91 @@ def test_three_competing_workers_reach_the_exact_figures(client, runner, setting
         )
     assert inbox_size(runtime) == len(events)
     assert all_reports(client) == scenario.EXPECTED
+    assert_series_and_adherence(client, runtime)
+
+
+def test_new_reports_start_at_zero_with_a_row_per_day(client):
+    week = client.get("/api/v1/reports/conversion/daily?window=7d", headers=STAFF).json["days"]
+    assert [d["date"] for d in week] == [f"2026-03-{day}" for day in range(25, 32)]
+    assert all(d["contacted"] == d["converted"] == 0 and d["conversion_value"] == "0.00" for d in week)
+    assert client.get("/api/v1/reports/conversion/daily?window=all", headers=STAFF).json["days"] == [
+        {"date": "2026-03-31", "contacted": 0, "converted": 0, "conversion_value": "0.00"}
+    ]
+    lists = client.get("/api/v1/reports/lists", headers=STAFF).json
+    assert (lists["items"], lists["total"]) == ([], 0)
+    generics = client.get("/api/v1/reports/generics?window=30d", headers=STAFF).json
+    assert (generics["generic_items"], generics["generic_share"], generics["savings"]) == (0, 0, "0.00")
+    adherence = client.get("/api/v1/reports/adherence", headers=STAFF).json
+    assert (adherence["items"], adherence["total"], adherence["threshold"], adherence["days"]) == ([], 0, "0.80", 180)
+
+
+def test_bad_report_parameters_are_422_problems_naming_the_field(client):
+    cases = [
+        ("/api/v1/reports/adherence?threshold=1.5", "threshold"),
+        ("/api/v1/reports/adherence?threshold=-0.1", "threshold"),
+        ("/api/v1/reports/adherence?threshold=eighty", "threshold"),
+        ("/api/v1/reports/adherence?days=45", "days"),
+        ("/api/v1/reports/adherence/export?format=pdf", "format"),
+        ("/api/v1/reports/lists?per_page=500", "per_page"),
+        *((f"/api/v1/reports/{r}/export?format=xls", "format") for r in ("conversion", "staff", "lists")),
+        *((f"/api/v1/reports/{r}/export?format=", "format") for r in ("categories", "refills", "generics")),
+    ]
+    for path, field in cases:
+        response = client.get(path, headers=STAFF)
+        assert response.status_code == 422, path
+        assert response.mimetype == "application/problem+json"
+        assert field in response.json["errors"], (path, response.json)
+
+
+def read_export(response, file_format):
+    assert response.status_code == 200, response.data
+    assert "attachment" in response.headers["Content-Disposition"]
+    if file_format == "csv":
+        text = response.data.decode("utf-8")
+        assert text.startswith("\ufeff")
+        return list(csv.reader(io.StringIO(text[1:])))
+    sheet = openpyxl.load_workbook(io.BytesIO(response.data), read_only=True).active
+    return [["" if cell is None else str(cell) for cell in row] for row in sheet.iter_rows(values_only=True)]
+
+
+def test_exports_give_the_report_figures_as_csv_and_xlsx(client, runner, runtime):
+    events = scenario.events()
+    for event in events:
+        runner.handle(event)
+    for file_format in ("csv", "xlsx"):
+        staff = read_export(
+            client.get(f"/api/v1/reports/staff/export?window=all&format={file_format}", headers=STAFF), file_format
+        )
+        header = staff[0]
+        asha = dict(zip(header, staff[[row[0] for row in staff].index("11")], strict=True))
+        assert (asha["interactions"], asha["interactions_whatsapp"]) == ("4", "2")
+        assert Decimal(asha["refill_recovered_value"]) == Decimal("470.00")
+        lists = read_export(
+            client.get(f"/api/v1/reports/lists/export?window=7d&format={file_format}", headers=STAFF), file_format
+        )
+        assert [row[:2] for row in lists] == [["upload_id", "list_name"], ["3", "list 3"], ["2", "list 2"]]
+        conversion = read_export(
+            client.get(f"/api/v1/reports/conversion/export?window=all&format={file_format}", headers=STAFF), file_format
+        )
+        assert Decimal(dict(zip(*conversion, strict=True))["total_conversion_value"]) == Decimal("850.50")
+        generics = read_export(
+            client.get(f"/api/v1/reports/generics/export?format={file_format}", headers=STAFF), file_format
+        )
+        assert Decimal(dict(zip(*generics, strict=True))["generic_share"]) == Decimal("42.86")
+        categories = read_export(
+            client.get(f"/api/v1/reports/categories/export?format={file_format}", headers=STAFF), file_format
+        )
+        assert len(categories) == 5
+        refills = read_export(
+            client.get(f"/api/v1/reports/refills/export?format={file_format}", headers=STAFF), file_format
+        )
+        assert Decimal(dict(zip(*refills, strict=True))["recovery_rate"]) == 50
+    with runtime.session_factory() as session:
+        domain.refresh_adherence(session, TODAY)
+        session.commit()
+    adherence = read_export(client.get("/api/v1/reports/adherence/export?threshold=0.8", headers=STAFF), "csv")
+    assert adherence == [
+        ["customer_id", "name", "phone", "medicine_name", "pdc", "as_of"],
+        ["501", "", "'+919876543210", "Amlodipine 5", "0.13", "2026-03-31"],
+        ["504", "Meena Iyer", "'+919876543210", "Atorvastatin 10 (generic)", "0.58", "2026-03-31"],
+    ]

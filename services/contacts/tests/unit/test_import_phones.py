@@ -28,7 +28,9 @@ def libphonenumber_e164(text: str, region: str = "IN") -> str | None:
 
 
 def fast_path_agrees(text: str) -> bool:
-    verdict = _indian_fast_path().e164(text)
+    fast_path = _indian_fast_path()
+    assert fast_path is not None
+    verdict = fast_path.e164(text)
     return verdict is _UNDECIDED or verdict == libphonenumber_e164(text)
 
 

@@ -58,8 +58,8 @@ def rewrite_zip(data: bytes, replace: dict[str, bytes]) -> bytes:
     return out.getvalue()
 
 
-def rows_of(data: bytes, filename: str | None, **kwargs) -> list[list]:
-    return list(read_rows(io.BytesIO(data), filename, **kwargs))
+def rows_of(data: bytes, filename: str | None, **kwargs) -> list[list]:  # lists, to compare with ==
+    return [list(row) for row in read_rows(io.BytesIO(data), filename, **kwargs)]
 
 
 # --- what a file is ---------------------------------------------------------------------

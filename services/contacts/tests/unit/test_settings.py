@@ -8,12 +8,14 @@ from shared.config import ConfigError, load_settings
 
 def test_the_background_threshold_comes_from_its_variable_or_defaults_to_2_mib():
     assert (
-        load_settings("contacts", environ={"JWT_SECRET": "s"}, cls=ContactsSettings).async_upload_bytes
+        load_settings(
+            "contacts", environ={"JWT_PUBLIC_KEY_FILE": "/keys/jwt-public.pem"}, cls=ContactsSettings
+        ).async_upload_bytes
         == ASYNC_UPLOAD_BYTES
         == 2 * 1024 * 1024
     )
     environ = {
-        "JWT_SECRET": "s",
+        "JWT_PUBLIC_KEY_FILE": "/keys/jwt-public.pem",
         "CONTACTS_ASYNC_UPLOAD_BYTES": "1000",
         "MAX_UPLOAD_BYTES": "5000",
     }
