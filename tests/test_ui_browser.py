@@ -276,7 +276,8 @@ def upload_one_contact(admin: Client, name: str) -> tuple[int, str]:
     def contact():
         answer = admin.get("/api/v1/contacts", params={"q": name})
         assert answer.status_code == 200, answer.text
-        items = answer.json()["items"]
+        # q also matches phones containing the name's digits: keep the contact of this name only.
+        items = [item for item in answer.json()["items"] if item["name"] == name]
         return items[0] if len(items) == 1 else None
 
     found = eventually(contact, timeout=30, message=f"the contact {name}")

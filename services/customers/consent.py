@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 
 from shared.auth import Principal
 from shared.clock import utcnow
-from shared.consent import CHANNELS, NO_ANSWER, ConsentView
+from shared.consent import CHANNELS, NO_ANSWER, UNKNOWN, ConsentView
 from shared.context import current_request_id
+from shared.db import dialect_insert
 from shared.events import ConsentChanged
 
 from .models import Consent, ConsentChange, messaging
@@ -53,15 +54,22 @@ def set_consent(
     A change is kept in the history with who and when, and published as ``consent.changed`` in the
     same transaction; recording the same answers again changes nothing and publishes nothing.
     """
-    consent = session.scalars(select(Consent).where(Consent.phone == phone).with_for_update()).one_or_none()
+    now = utcnow()
+    # Insert-or-nothing first, then lock: two first answers for one phone at once queue on the row
+    # instead of both inserting it (the second would fail on the key).
+    created = session.scalar(
+        dialect_insert(session)(Consent.__table__)
+        .values(phone=phone, whatsapp=UNKNOWN, call=UNKNOWN, sms=UNKNOWN, source=source, updated_at=now)
+        .on_conflict_do_nothing(index_elements=["phone"])
+        .returning(Consent.__table__.c.phone)
+    )
+    consent = session.scalars(
+        select(Consent).where(Consent.phone == phone).with_for_update().execution_options(populate_existing=True)
+    ).one()
     before = consent_view(consent)
     after = ConsentView(**{**before.as_dict(), **{k: v for k, v in answers.items() if k in CHANNELS}})
-    if consent is not None and after == before:
+    if created is None and after == before:
         return get_consent(session, phone)
-    now = utcnow()
-    if consent is None:
-        consent = Consent(phone=phone)
-        session.add(consent)
     consent.whatsapp, consent.call, consent.sms = after.whatsapp, after.call, after.sms
     consent.source, consent.updated_at, consent.updated_by = source, now, actor.id
     session.add(

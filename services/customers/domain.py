@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from shared.adherence import Fill, coverage, medicine_key
 from shared.auth import Principal
-from shared.categories import CONTACT_SHEET
+from shared.categories import CONTACT_SHEET, FIRST_TIME_PRESCRIPTION
 from shared.clock import utcnow
 from shared.context import current_request_id
 from shared.db import dialect_insert, escape_like
@@ -373,6 +373,8 @@ def create_customer(
         return _replayed(session, int(existing), actor), False
     _check_phone_free(session, fields["phone"])
     now = utcnow()
+    chosen = "category" in fields  # a category staff picked, not the default of a new profile
+    fields = {"category": FIRST_TIME_PRESCRIPTION, **fields}
     customer = Customer(
         **{"chronic_conditions": [], "allergies": [], **fields},
         category_source=BY_STAFF,
@@ -396,7 +398,8 @@ def create_customer(
             return _replayed(session, int(existing), actor), False
         _check_phone_free(session, fields["phone"])
         raise
-    _choose_category(session, customer, actor, today)
+    if chosen:
+        _choose_category(session, customer, actor, today)
     if customer.generic_education_given:
         customer.generic_education_given_on = today
     audit(session, actor, customer.id, CREATE, sorted(k for k, v in fields.items() if v not in (None, [], "")))

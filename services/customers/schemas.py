@@ -77,7 +77,8 @@ class CustomerInSchema(_ProfileFields):
     """A profile entered by hand (``category`` defaults to ``first_time_prescription``)."""
 
     phone = Phone(required=True)
-    category = ma.fields.String(load_default=FIRST_TIME_PRESCRIPTION, validate=validate.OneOf(CATEGORIES))
+    # Not defaulted here: only a category staff actually chose stands against a same-day bill.
+    category = ma.fields.String(validate=validate.OneOf(CATEGORIES), metadata={"default": FIRST_TIME_PRESCRIPTION})
     prefers_generic = ma.fields.Boolean(load_default=False)
     generic_education_given = ma.fields.Boolean(load_default=False)
 

@@ -12,7 +12,7 @@ from . import domain
 
 def on_purchase_recorded(session: Session, purchase: PurchaseRecorded, context: EventContext) -> None:
     """A customer bought a medicine: close older reminders of it and open (or file) this one's."""
-    domain.record_purchase(session, domain.Purchase.recorded(context.source, purchase))
+    domain.record_purchase(session, domain.Purchase.recorded(context.source, purchase, context.time))
 
 
 def on_customer_upserted(session: Session, customer: CustomerUpserted, context: EventContext) -> None:

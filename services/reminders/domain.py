@@ -158,11 +158,15 @@ class Purchase:
     medicine_name: str
     purchase_date: dt.date
     duration_days: int | None
+    # When the purchase was recorded (its event's time): a reminder set by hand after it is not
+    # closed by it, however late the event arrives.
+    recorded_at: dt.datetime | None = None
 
     @classmethod
-    def recorded(cls, source: str, event: PurchaseRecorded) -> Purchase:
+    def recorded(cls, source: str, event: PurchaseRecorded, at: dt.datetime | None = None) -> Purchase:
         """The purchase a ``purchase.recorded`` from ``source`` reports (ids kept as text)."""
         return cls(
+            recorded_at=at,
             source=source,
             purchase_id=str(event.purchase_id),
             customer_id=str(event.customer_id),
@@ -202,7 +206,7 @@ def record_purchase(session: Session, purchase: Purchase, now: dt.datetime | Non
         for r in siblings
     ]
     decision = refill_cycle([k for k, _ in known], purchase_order(purchase.purchase_date, purchase.purchase_id))
-    closing = {id(k) for k in decision.close}
+    closing = {id(k) for k, reminder in known if k in decision.close and not _set_after(reminder, purchase)}
     for closed in (r for k, r in known if id(k) in closing):
         _close(closed, purchase.purchase_id, now)
         _publish_updated(session, closed, by=None)
@@ -230,6 +234,16 @@ def record_purchase(session: Session, purchase: Purchase, now: dt.datetime | Non
         _close(reminder, decision.closed_by, now)
         _publish_updated(session, reminder, by=None)
     return reminder
+
+
+def _set_after(reminder: RefillReminder, purchase: Purchase) -> bool:
+    """A reminder set by hand after this purchase was recorded (the purchase is not "the next one")."""
+    return (
+        reminder.set_by_hand
+        and purchase.recorded_at is not None
+        and reminder.created_at is not None
+        and purchase.recorded_at < reminder.created_at
+    )
 
 
 def set_reminder_by_hand(

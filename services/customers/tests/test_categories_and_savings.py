@@ -137,3 +137,15 @@ def test_adherence_per_medicine_is_the_proportion_of_days_covered(runtime):
             "pdc": Decimal("0.75"),
         }
     ]
+
+
+def test_a_profile_created_without_a_category_takes_the_first_bills(runtime, client):
+    from shared.testing import auth_headers
+
+    created = client.post("/api/v1/customers", json={"phone": "9870044444", "name": "Walk-in"}, headers=auth_headers())
+    assert created.status_code == 201, created.json
+    assert created.json["category"] == "first_time_prescription" and created.json["category_history"] == []
+    record(
+        runtime, bill_id=51, bill_date=dt.date.today().isoformat(), category="regular_branded", phone="+919870044444"
+    )
+    assert profile(runtime, "+919870044444").category == "regular_branded"

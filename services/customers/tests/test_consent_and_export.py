@@ -112,3 +112,20 @@ def test_adherence_through_the_api(client, workers):
         assert "0.00" <= medicine["pdc"] <= "1.00"
     assert client.get(f"/api/v1/customers/{customer['id']}/adherence?days=0", headers=STAFF).status_code == 422
     assert client.get("/api/v1/customers/999999/adherence", headers=STAFF).status_code == 404
+
+
+def test_eight_first_answers_for_one_phone_at_once_record_it_once(settings, runtime):
+    from services.customers.app import create_app
+    from shared.testing import at_once
+
+    clients = [create_app(settings, runtime).test_client() for _ in range(8)]
+    answers = at_once(
+        clients,
+        lambda client: client.put(
+            "/api/v1/consent/9876543299", json={"whatsapp": "declined", "source": "reply STOP"}, headers=STAFF
+        ),
+    )
+    assert sorted(a.status_code for a in answers) == [200] * 8, [a.get_json() for a in answers]
+    history = clients[0].get("/api/v1/consent/9876543299/history", headers=STAFF).json
+    assert history["total"] == 1
+    assert len(outbox(runtime, "consent.changed")) == 1

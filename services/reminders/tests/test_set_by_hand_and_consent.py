@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -118,3 +119,32 @@ def test_declined_whatsapp_or_calls_are_refused_and_the_newest_consent_wins(runt
     with unit_of_work(runtime.session_factory) as session:
         _, url = domain.send_whatsapp(session, reminder_id, 3, NOW)
     assert url.startswith("https://wa.me/919876543210?text=")
+
+
+def test_a_purchase_recorded_before_the_reminder_was_set_does_not_close_it_when_it_arrives_late(runtime):
+    known_customer(runtime)
+    reminder_id = set_by_hand(runtime, TODAY + dt.timedelta(days=20))
+    set_at = reminder(runtime, reminder_id).created_at
+    # The bill that made staff set the reminder: recorded (by customers) before it, delivered after it.
+    event = PurchaseRecorded(
+        purchase_id=601,
+        customer_id=42,
+        bill_id=601,
+        purchase_date=TODAY,
+        medicine_name="Insulin Glargine",
+        is_generic=False,
+        quantity=1,
+        amount="450.00",
+        duration_days=None,
+    )
+    with unit_of_work(runtime.session_factory) as session:
+        domain.record_purchase(session, domain.Purchase.recorded(CUSTOMERS, event, at=set_at - dt.timedelta(minutes=2)))
+    assert reminder(runtime, reminder_id).status == "open"
+    # A purchase recorded after it, the same day, is the next purchase: it closes it.
+    later = dataclasses.replace(event, purchase_id=602, bill_id=602)
+    with unit_of_work(runtime.session_factory) as session:
+        domain.record_purchase(session, domain.Purchase.recorded(CUSTOMERS, later, at=set_at + dt.timedelta(minutes=2)))
+    assert (reminder(runtime, reminder_id).status, reminder(runtime, reminder_id).closed_by_purchase_id) == (
+        PURCHASED,
+        "602",
+    )

@@ -5,6 +5,10 @@ Revises: 0002
 Create Date: 2026-12-04 22:10:00
 """
 
+import datetime as dt
+import os
+from zoneinfo import ZoneInfo
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -73,10 +77,32 @@ def upgrade() -> None:
         "(SELECT c.category FROM customers c WHERE c.id = customer_counted_bills.customer_id "
         "AND c.category_source = 'bill')"
     )
-    op.execute(
-        "INSERT INTO customer_category_choices (customer_id, category, chosen_on, chosen_at) "
-        "SELECT id, category, CAST(updated_at AS DATE), updated_at FROM customers WHERE category_source = 'staff'"
+    # The pharmacy day of the last change, computed here: SQLite has no DATE to cast to, and a cast
+    # on PostgreSQL would give the UTC day.
+    zone = ZoneInfo(os.environ.get("PHARMACY_TZ") or "Asia/Kolkata")
+    connection = op.get_bind()
+    chosen = connection.execute(
+        sa.text("SELECT id, category, updated_at FROM customers WHERE category_source = 'staff'")
+    ).all()
+    choices = sa.table(
+        "customer_category_choices",
+        sa.column("customer_id", sa.Integer()),
+        sa.column("category", sa.String()),
+        sa.column("chosen_on", sa.Date()),
+        sa.column("chosen_at", sa.DateTime(timezone=True)),
     )
+    for customer_id, category, updated_at in chosen:
+        instant = updated_at if isinstance(updated_at, dt.datetime) else dt.datetime.fromisoformat(str(updated_at))
+        if instant.tzinfo is None:
+            instant = instant.replace(tzinfo=dt.UTC)
+        connection.execute(
+            choices.insert().values(
+                customer_id=customer_id,
+                category=category,
+                chosen_on=instant.astimezone(zone).date(),
+                chosen_at=instant,
+            )
+        )
 
 
 def downgrade() -> None:
