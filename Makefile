@@ -15,7 +15,7 @@ PYTEST_ARGS ?=
 export PATH := $(abspath $(BIN)):$(PATH)
 export PYTHONUNBUFFERED := 1
 
-.PHONY: help install lock env check-broker migrate run test test-fast bench clean lint typecheck test-unit
+.PHONY: help install lock env check-broker migrate run test test-fast bench profile clean lint typecheck test-unit
 
 help:
 	@echo "make run      install, check RabbitMQ, migrate every service, start every process (Ctrl-C stops)"
@@ -26,6 +26,7 @@ help:
 	@echo "make test-unit  the unit tests only (every */tests/unit/: pure rules, no server needed, seconds)"
 	@echo "make migrate  apply every service's migrations (databases from .env)"
 	@echo "make bench    run every benchmark in bench/"
+	@echo "make profile  cProfile of the accept path and each consumer, in-process (PostgreSQL only; PROFILE_ARGS=--bills 300)"
 	@echo "make lock     re-resolve requirements/*.txt from pyproject.toml's ranges"
 
 $(BIN)/python:
@@ -84,6 +85,11 @@ test-unit: install
 # The suite without the test that restarts the machine's RabbitMQ (it affects every vhost).
 test-fast: install
 	$(BIN)/python -m pytest -q -m "not broker_restart" $(PYTEST_ARGS)
+
+# Where a bill's time goes: top functions, SQL round trips per bill and per event (bench/profile_pipeline.py).
+PROFILE_ARGS ?=
+profile: install
+	$(BIN)/python bench/profile_pipeline.py $(PROFILE_ARGS)
 
 bench: install
 	@status=0; for script in bench/*.py; do \
