@@ -13,6 +13,7 @@ import marshmallow as ma
 from flask import current_app, has_app_context
 
 from .envelope import isoformat_utc
+from .exports import EXPORT_FORMATS
 from .ids import wire_id
 from .money import CENTS
 from .phones import InvalidPhone, to_e164
@@ -87,6 +88,14 @@ class Money(ma.fields.Decimal):
         if not isinstance(value, str) or not re.fullmatch(self.pattern, value):
             raise ma.ValidationError('a decimal string with at most two decimals, such as "1234.50"')
         return Decimal(value).quantize(CENTS)
+
+
+class ExportFormat(ma.fields.String):
+    """``?format=csv|xlsx`` of a file download (``shared.exports``); CSV when omitted."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("metadata", {}).setdefault("description", "csv (default) or xlsx")
+        super().__init__(load_default="csv", validate=ma.validate.OneOf(EXPORT_FORMATS), **kwargs)
 
 
 class Proportion(ma.fields.Decimal):

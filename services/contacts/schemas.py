@@ -10,13 +10,11 @@ import marshmallow as ma
 from marshmallow import validate
 
 from shared.consent import CONSENT_VALUES
-from shared.exports import EXPORT_FORMATS
-from shared.fields import ExternalId, Money, PatchSchema, QuerySchema, StrictSchema, Text, UtcDateTime
+from shared.fields import ExportFormat, ExternalId, Money, PatchSchema, QuerySchema, StrictSchema, Text, UtcDateTime
 from shared.ids import MAX_ID, ascii_int
 from shared.web import PageArgs, page_schema
 
 from .models import CONTACT_STATUSES, INTERACTION_TYPES, WHATSAPP_STATUSES
-from .uploads.error_report import REPORT_FORMATS
 
 UTC = dt.UTC
 
@@ -100,7 +98,7 @@ class UploadQuerySchema(PageArgs, QuerySchema):
 
 
 class ErrorReportQuerySchema(QuerySchema):
-    format = ma.fields.String(load_default="csv", validate=validate.OneOf(list(REPORT_FORMATS)))
+    format = ExportFormat()
 
 
 # -- contacts ----------------------------------------------------------------------------------
@@ -193,7 +191,7 @@ class ContactQuerySchema(PageArgs, ContactFilters):
 
 
 class ContactExportQuerySchema(ContactFilters):
-    format = ma.fields.String(load_default="csv", validate=validate.OneOf(EXPORT_FORMATS))
+    format = ExportFormat()
 
 
 class ContactPatchSchema(PatchSchema):

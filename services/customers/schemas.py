@@ -11,8 +11,8 @@ from marshmallow import validate
 
 from shared.categories import CATEGORIES, FIRST_TIME_PRESCRIPTION
 from shared.consent import CHANNELS, CONSENT_VALUES
-from shared.exports import EXPORT_FORMATS
 from shared.fields import (
+    ExportFormat,
     ExternalId,
     Money,
     PatchSchema,
@@ -221,7 +221,7 @@ class AuditEntrySchema(ma.Schema):
 
 
 class CustomerExportQuerySchema(QuerySchema):
-    format = ma.fields.String(load_default="csv", validate=validate.OneOf(EXPORT_FORMATS))
+    format = ExportFormat()
     category = ma.fields.String(load_default=None, validate=validate.OneOf(("all", *CATEGORIES)))
     q = ma.fields.String(load_default=None, validate=validate.Length(max=100))
 

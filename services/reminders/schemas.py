@@ -6,8 +6,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from shared.consent import CONSENT_VALUES
-from shared.exports import EXPORT_FORMATS
-from shared.fields import ExternalId, QuerySchema, StrictSchema, Text, UtcDateTime
+from shared.fields import ExportFormat, ExternalId, QuerySchema, StrictSchema, Text, UtcDateTime
 from shared.web import PageArgs, page_schema
 
 from .domain import DAYS_AHEAD_CHOICES, STATUS_FILTERS
@@ -82,7 +81,7 @@ class ReminderByHandInSchema(StrictSchema):
 
 
 class RefillExportQuerySchema(RefillFilters):
-    format = ma.fields.String(load_default="csv", validate=validate.OneOf(EXPORT_FORMATS))
+    format = ExportFormat()
 
 
 class CallInSchema(StrictSchema):

@@ -8,9 +8,8 @@ import marshmallow as ma
 from marshmallow import validate
 
 from shared.categories import CATEGORIES
-from shared.exports import EXPORT_FORMATS
-from shared.fields import ExternalId, Money, Proportion, QuerySchema, UtcDateTime
-from shared.web import MAX_PER_PAGE
+from shared.fields import ExportFormat, ExternalId, Money, Proportion, QuerySchema, UtcDateTime
+from shared.web import PageArgs
 
 from .rules import ADHERENCE_WINDOWS, DEFAULT_ADHERENCE_DAYS, WINDOWS
 
@@ -28,24 +27,12 @@ class ReportQuerySchema(QuerySchema):
     )
 
 
-class _PageMixin(ma.Schema):
-    # shared.web.PageArgs' fields (its Meta differs from QuerySchema's, so they are not inherited).
-    page = ma.fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
-    per_page = ma.fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_PER_PAGE))
-
-
-class ListReportQuerySchema(ReportQuerySchema, _PageMixin):
+class ListReportQuerySchema(ReportQuerySchema, PageArgs):
     pass
 
 
-class _FormatMixin(ma.Schema):
-    format = ma.fields.String(
-        load_default="csv", validate=validate.OneOf(EXPORT_FORMATS), metadata={"description": "csv or xlsx"}
-    )
-
-
-class ExportQuerySchema(ReportQuerySchema, _FormatMixin):
-    pass
+class ExportQuerySchema(ReportQuerySchema):
+    format = ExportFormat()
 
 
 def _between_zero_and_one(value: Decimal) -> None:
@@ -75,12 +62,12 @@ class AdherenceQuerySchema(QuerySchema):
     )
 
 
-class AdherencePageQuerySchema(AdherenceQuerySchema, _PageMixin):
+class AdherencePageQuerySchema(AdherenceQuerySchema, PageArgs):
     pass
 
 
-class AdherenceExportQuerySchema(AdherenceQuerySchema, _FormatMixin):
-    pass
+class AdherenceExportQuerySchema(AdherenceQuerySchema):
+    format = ExportFormat()
 
 
 class _WindowSchema(ma.Schema):

@@ -67,7 +67,7 @@ def receive_upload(
             try:
                 return _import_now(session_factory, new, stream, region, scope, idempotency_key), CREATED
             except _QueueInstead:
-                pass
+                pass  # another import is queued or running: this one waits its turn below
         return _queue(session_factory, new, stream, region, scope, idempotency_key), STARTED
     except KeyAlreadyUsed as first:  # a concurrent request with the key stored its upload first; ours rolled back
         with unit_of_work(session_factory) as session:

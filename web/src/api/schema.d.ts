@@ -727,6 +727,7 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
+                    /** @description csv (default) or xlsx */
                     format?: "csv" | "xlsx";
                     category?: "all" | "contact_sheet" | "first_time_prescription" | "regular_branded" | "generic_informed" | null;
                     q?: string | null;
@@ -1217,6 +1218,7 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
+                    /** @description csv (default) or xlsx */
                     format?: "csv" | "xlsx";
                 };
                 header?: never;
@@ -1320,6 +1322,7 @@ export interface paths {
                     assigned_to?: number | null;
                     upload_id?: number | null;
                     q?: string | null;
+                    /** @description csv (default) or xlsx */
                     format?: "csv" | "xlsx";
                 };
                 header?: never;
@@ -2047,6 +2050,7 @@ export interface paths {
                     days_ahead?: 0 | 7 | 14 | 30 | null;
                     /** @description omitted: still due (open or responded) */
                     status?: "open" | "responded" | "purchased" | "all" | null;
+                    /** @description csv (default) or xlsx */
                     format?: "csv" | "xlsx";
                 };
                 header?: never;
@@ -2740,10 +2744,10 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
-                    /** @description csv or xlsx */
-                    format?: "csv" | "xlsx";
                     /** @description 7d, 30d or 90d: today and the days before it, in the pharmacy's time zone; all: everything up to today */
                     window?: "7d" | "30d" | "90d" | "all";
+                    /** @description csv (default) or xlsx */
+                    format?: "csv" | "xlsx";
                 };
                 header?: never;
                 path?: never;
@@ -2786,10 +2790,10 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
-                    /** @description csv or xlsx */
-                    format?: "csv" | "xlsx";
                     /** @description 7d, 30d or 90d: today and the days before it, in the pharmacy's time zone; all: everything up to today */
                     window?: "7d" | "30d" | "90d" | "all";
+                    /** @description csv (default) or xlsx */
+                    format?: "csv" | "xlsx";
                 };
                 header?: never;
                 path?: never;
@@ -2832,10 +2836,10 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
-                    /** @description csv or xlsx */
-                    format?: "csv" | "xlsx";
                     /** @description 7d, 30d or 90d: today and the days before it, in the pharmacy's time zone; all: everything up to today */
                     window?: "7d" | "30d" | "90d" | "all";
+                    /** @description csv (default) or xlsx */
+                    format?: "csv" | "xlsx";
                 };
                 header?: never;
                 path?: never;
@@ -2878,10 +2882,10 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
-                    /** @description csv or xlsx */
-                    format?: "csv" | "xlsx";
                     /** @description 7d, 30d or 90d: today and the days before it, in the pharmacy's time zone; all: everything up to today */
                     window?: "7d" | "30d" | "90d" | "all";
+                    /** @description csv (default) or xlsx */
+                    format?: "csv" | "xlsx";
                 };
                 header?: never;
                 path?: never;
@@ -2924,10 +2928,10 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
-                    /** @description csv or xlsx */
-                    format?: "csv" | "xlsx";
                     /** @description 7d, 30d or 90d: today and the days before it, in the pharmacy's time zone; all: everything up to today */
                     window?: "7d" | "30d" | "90d" | "all";
+                    /** @description csv (default) or xlsx */
+                    format?: "csv" | "xlsx";
                 };
                 header?: never;
                 path?: never;
@@ -2970,10 +2974,10 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
-                    /** @description csv or xlsx */
-                    format?: "csv" | "xlsx";
                     /** @description 7d, 30d or 90d: today and the days before it, in the pharmacy's time zone; all: everything up to today */
                     window?: "7d" | "30d" | "90d" | "all";
+                    /** @description csv (default) or xlsx */
+                    format?: "csv" | "xlsx";
                 };
                 header?: never;
                 path?: never;
@@ -3016,12 +3020,12 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
-                    /** @description csv or xlsx */
-                    format?: "csv" | "xlsx";
                     /** @description list (customer, medicine) pairs whose PDC is below this, 0 to 1 */
                     threshold?: number;
                     /** @description the PDC window in days up to today: 90, 180, 365 */
                     days?: 90 | 180 | 365;
+                    /** @description csv (default) or xlsx */
+                    format?: "csv" | "xlsx";
                 };
                 header?: never;
                 path?: never;
