@@ -355,15 +355,16 @@ def test_sqlite_reads_never_wait_behind_a_writer(sqlite_backend, slow_writes):
     stop, threads = run_loops(ImportWorker(backend.settings, backend.session_factory, batch_rows=2000))
     timings, statuses = [], []
 
-    def reader():
-        own = client_for(backend)
+    def reader(own):
         while not stop.is_set():
             for path in (CONTACTS, location, f"{CONTACTS}?q=Person"):
                 start = time.perf_counter()
                 statuses.append(own.get(path, headers=ADMIN).status_code)
                 timings.append(time.perf_counter() - start)
 
-    readers = [threading.Thread(target=reader, daemon=True) for _ in range(3)]
+    # Apps are built here, one after the other: building Flask apps in several threads at once races
+    # on the shared blueprints' registration.
+    readers = [threading.Thread(target=reader, args=(client_for(backend),), daemon=True) for _ in range(3)]
     for thread in readers:
         thread.start()
     try:
