@@ -9,22 +9,30 @@ Run from the repository root with PostgreSQL running (no RabbitMQ needed: nothin
    fresh, migrated PostgreSQL database takes ``--bills`` ``POST /api/v1/bills`` through its test
    client (the body of bench/bench_gateway.py); then the gateway's app (gateway/tests/conftest.py)
    takes as many through its test client and proxies them over HTTP to billing served on a local
-   port by a werkzeug thread. Each path runs twice: timed without the profiler (bills/s; SQL
-   statements, BEGINs, commits, rollbacks and pool checkouts per bill, counted with SQLAlchemy
-   events, and their sum, the round trips to PostgreSQL: each checkout is one ``pool_pre_ping``
-   that the statement count does not see), then under cProfile (top functions by cumulative and by
-   own time, own time by package). cProfile sees only the calling thread, so the
-   gateway's profile is the gateway's own work; the billing behind it shows as the wait in the
-   socket read.
+   port over keep-alive connections, as gunicorn serves it (``shared.wire.KeepAliveServer``; the
+   TCP connections it accepted are reported). Each path runs twice: timed without the profiler
+   (bills/s; SQL statements, BEGINs, commits, rollbacks and pool checkouts per bill, counted with
+   SQLAlchemy events, and their sum, the round trips to PostgreSQL: each checkout is one
+   ``pool_pre_ping`` that the statement count does not see, and a BEGIN, COMMIT or ROLLBACK on a
+   connection in autocommit sends nothing, so it is not counted), then under cProfile (top
+   functions by cumulative and by own time, own time by package). cProfile sees only the calling
+   thread, so the gateway's profile is the gateway's own work; the billing behind it shows as the
+   wait in the socket read. The round trips counted here are the ones a relay counts on the wire
+   (``shared.wire.RoundTripCounter``; gateway/tests/test_account_check.py and
+   services/billing/tests/test_bill_round_trips.py hold them to it).
 2. **Consumers.** The ``bill.created`` events of those bills, read from billing's outbox, are fed to
    customers, contacts, reminders and reporting (in that order, each on a fresh database) the way a
    delivery is handled, without the broker: ``parse_event`` of the outbox payload,
-   ``ConsumerRunner.load`` (the validation ``_deliver`` does) and ``ConsumerRunner.handle`` (inbox
-   row, handler, outbox, commit). Events a consumer writes to its own outbox (``customer.upserted``,
+   ``ConsumerRunner.load`` (the validation ``_deliver`` does) and ``ConsumerRunner.apply`` in batches
+   of the runner's batch size (``CONSUMER_BATCH_SIZE``; ``--batch 1`` applies one event per
+   transaction, as the consumers did before batching): an inbox row and the handler per event, one
+   commit per batch. Events a consumer writes to its own outbox (``customer.upserted``,
    ``purchase.recorded``, ...) are fed on to the consumers that handle them, as the relay would. The
    bills of the timed accept runs feed the timed consumer round (events/s, SQL per event); the bills
    of the profiled runs feed the profiled round (top functions by own time).
 3. A summary in the benchmark format (``name value unit (baseline -, ratio -)``; no baseline here).
+
+``--accept-only`` stops after the accept path (no consumers).
 
 Single-threaded and in-process: this shows the cost of one bill and one event, not contention
 between gunicorn workers or consumers. Logging stays at the services' level (its cost is part of
@@ -55,13 +63,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/: the bill of 
 from bench_gateway import bill_for
 from sqlalchemy import event as sa_event
 from sqlalchemy import select
-from sqlalchemy.engine import Engine
-from werkzeug.serving import make_server
+from sqlalchemy.engine import Connection, Engine
 
 from shared.consumer import ConsumerRunner
 from shared.envelope import parse_event
 from shared.runtime import Runtime
 from shared.testing import DEFAULT_AMQP, DEFAULT_PG, DatabaseFactory, auth_headers, make_settings
+from shared.wire import KeepAliveServer
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ADMIN_ENV = {"ADMIN_USERNAME": "profiler", "ADMIN_PASSWORD": "profile-admin-pass"}
@@ -77,7 +85,8 @@ KINDS = ("statements", "begins", "commits", "rollbacks", "checkouts")
 class Sql:
     """SQL traffic per unit (bill or event). With psycopg 3 each of these is one round trip to
     PostgreSQL: a statement, the BEGIN it sends before a transaction's first statement, COMMIT,
-    ROLLBACK, and the ``pool_pre_ping`` of every pool checkout (which the statement events miss)."""
+    ROLLBACK, and the ``pool_pre_ping`` of every pool checkout (which the statement events miss).
+    A connection in autocommit sends no BEGIN, COMMIT or ROLLBACK: those are not counted."""
 
     statements: float = 0.0
     begins: float = 0.0
@@ -106,11 +115,16 @@ class SqlCounter:
 
     def attach(self, engine: Engine) -> SqlCounter:
         sa_event.listen(engine, "before_cursor_execute", lambda *_: self._count("statements"))
-        sa_event.listen(engine, "begin", lambda *_: self._count("begins"))
-        sa_event.listen(engine, "commit", lambda *_: self._count("commits"))
-        sa_event.listen(engine, "rollback", lambda *_: self._count("rollbacks"))
+        sa_event.listen(engine, "begin", lambda conn: self._count_unless_autocommit(conn, "begins"))
+        sa_event.listen(engine, "commit", lambda conn: self._count_unless_autocommit(conn, "commits"))
+        sa_event.listen(engine, "rollback", lambda conn: self._count_unless_autocommit(conn, "rollbacks"))
         sa_event.listen(engine.pool, "checkout", lambda *_: self._count("checkouts"))
         return self
+
+    def _count_unless_autocommit(self, conn: Connection, kind: str) -> None:
+        # SQLAlchemy's events fire in autocommit too, where psycopg sends nothing.
+        if not getattr(conn.connection.dbapi_connection, "autocommit", False):
+            self._count(kind)
 
     def _count(self, kind: str) -> None:
         with self._lock:  # the gateway's billing runs in a server thread
@@ -223,28 +237,16 @@ def quiet_logs() -> None:
 
 
 # -- the accept path --------------------------------------------------------------------------
-class Upstream:
-    """A WSGI app served on a free local port by a werkzeug thread (as gateway/tests/conftest.py)."""
-
-    def __init__(self, app: Any):
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @dataclass
 class AcceptResult:
     name: str
     bills: int
     seconds: float
+    cpu_seconds: float  # this process's CPU time (the gateway's and the billing behind it, not PostgreSQL's)
     sql: dict[str, Sql]  # per bill, by database
     timed_ids: set[int]
     profiled_ids: set[int]
+    upstream_connections: int | None = None  # TCP connections billing accepted from the gateway
 
 
 def post_bills(client: Any, headers: dict[str, str], numbers: Iterable[int], bodies: list[bytes]) -> None:
@@ -270,6 +272,7 @@ def accept_path(
     first: int,
     bills: int,
     args: argparse.Namespace,
+    upstream: KeepAliveServer | None = None,
 ) -> AcceptResult:
     """``bills`` bills timed (and counted), then as many under cProfile; prints the profile."""
     warm: list[bytes] = []
@@ -277,24 +280,28 @@ def accept_path(
     under_profile: list[bytes] = []
     post_bills(client, headers, range(first - 5, first), warm)  # warm-up: lazy imports, compiled statements
     before = {db: counter.snapshot() for db, counter in counters.items()}
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     post_bills(client, headers, range(first, first + bills), timed)
-    seconds = time.perf_counter() - started
+    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
     sql = {db: counter.since(before[db], bills) for db, counter in counters.items()}
     profile, profiled_seconds = profiled(
         lambda: post_bills(client, headers, range(first + bills, first + 2 * bills), under_profile)
     )
     print(f"\n== accept path: {name}")
     print(
-        f"  timed: {bills} bills in {seconds:.2f} s = {bills / seconds:.1f} bills/s; under cProfile {profiled_seconds:.2f} s"
+        f"  timed: {bills} bills in {seconds:.2f} s = {bills / seconds:.1f} bills/s, {cpu_seconds / bills * 1000:.2f} ms "
+        f"of CPU per bill in this process; under cProfile {profiled_seconds:.2f} s"
     )
     for db, traffic in sql.items():
         print(f"  {db} database per bill: {traffic.describe()}")
+    connections = upstream.connections if upstream is not None else None
+    if connections is not None:
+        print(f"  billing accepted {connections} TCP connection(s) from the gateway for {2 * bills + 5} bills")
     print_profile(profile, args.top, args.top, bills, "bill")
     if args.dump:
         Path(args.dump).mkdir(parents=True, exist_ok=True)
         profile.dump_stats(str(Path(args.dump) / f"accept_{name.split()[0]}.prof"))
-    return AcceptResult(name, bills, seconds, sql, bill_ids(timed), bill_ids(under_profile))
+    return AcceptResult(name, bills, seconds, cpu_seconds, sql, bill_ids(timed), bill_ids(under_profile), connections)
 
 
 # -- the consumers ----------------------------------------------------------------------------
@@ -337,12 +344,19 @@ def build_consumer(service: str, databases: DatabaseFactory) -> Consumer:
     return Consumer(service, runtime, runner, models.messaging.outbox, counter)
 
 
+#: Deliveries applied per transaction (``--batch``; the runner's own batch size by default).
+BATCH: dict[str, int] = {}
+
+
 def deliver_all(runner: ConsumerRunner, bodies: list[str]) -> None:
-    """What ``ConsumerRunner._deliver`` does with each body, minus the broker (parse, validate, handle)."""
-    for body in bodies:
-        event = parse_event(body)
-        runner.load(event)
-        runner.handle(event)
+    """What ``ConsumerRunner._deliver`` does with the bodies, minus the broker: parse and validate
+    each, then apply them in batches (``ConsumerRunner.apply``: one transaction per batch)."""
+    size = BATCH.get("size") or runner.batch_size
+    for start in range(0, len(bodies), size):
+        events = [parse_event(body) for body in bodies[start : start + size]]
+        for event in events:
+            runner.load(event)
+        runner.apply(events)
 
 
 @dataclass
@@ -405,7 +419,10 @@ def main(argv: list[str] | None = None) -> int:
         "--no-gateway", action="store_true", help="profile billing's app only (not the gateway in front of it)"
     )
     parser.add_argument("--dump", metavar="DIR", help="also write each profile as DIR/<name>.prof (for snakeviz etc.)")
+    parser.add_argument("--accept-only", action="store_true", help="profile the accept path only (no consumers)")
+    parser.add_argument("--batch", type=int, default=0, help="events per consumer transaction (default: the runner's)")
     args = parser.parse_args(argv)
+    BATCH["size"] = max(0, args.batch)
     n = args.bills
     started = time.perf_counter()
 
@@ -416,7 +433,7 @@ def main(argv: list[str] | None = None) -> int:
 
     databases = DatabaseFactory(os.environ.get("TEST_DATABASE_URL", DEFAULT_PG))
     runtimes: list[Runtime] = []
-    upstream: Upstream | None = None
+    upstream: KeepAliveServer | None = None
     lines: list[str] = []
     try:
         print(f"creating and migrating databases (prefix {databases.prefix})", file=sys.stderr)
@@ -430,11 +447,11 @@ def main(argv: list[str] | None = None) -> int:
                 runtimes.append(billing_runtime)
                 billing_app = create_billing(billing_settings, billing_runtime)
                 billing_sql = SqlCounter().attach(billing_runtime.engine)
-                consumers = [build_consumer(service, databases) for service in CONSUMERS]
+                consumers = [] if args.accept_only else [build_consumer(service, databases) for service in CONSUMERS]
                 runtimes.extend(c.runtime for c in consumers)
                 if not args.no_gateway:
                     gateway_url = databases.create("profile_gateway", service="gateway")
-                    upstream = Upstream(billing_app)
+                    upstream = KeepAliveServer(billing_app)
                     nowhere = "http://127.0.0.1:9"
                     gateway_settings = make_settings(
                         "gateway", gateway_url, DEFAULT_AMQP, cls=GatewaySettings
@@ -481,6 +498,7 @@ def main(argv: list[str] | None = None) -> int:
                     billing_first + 10 * n,  # other phone numbers than billing's own run
                     n,
                     args,
+                    upstream,
                 )
             )
         timed_ids = set().union(*(r.timed_ids for r in results))
@@ -494,7 +512,7 @@ def main(argv: list[str] | None = None) -> int:
         for c in consumers:
             r = consume[c.service]
             kinds = ", ".join(f"{count} {kind}" for kind, count in sorted(r.types.items()))
-            print(f"\n== consumer: {c.service} (ConsumerRunner.handle; events of the timed round: {kinds})")
+            print(f"\n== consumer: {c.service} (ConsumerRunner.apply in batches; events of the timed round: {kinds})")
             print(
                 f"  timed: {r.events} events in {r.seconds:.2f} s = {r.events / r.seconds:.1f} events/s; "
                 f"under cProfile {r.profiled_events} events in {r.profiled_seconds:.2f} s"
@@ -510,11 +528,14 @@ def main(argv: list[str] | None = None) -> int:
         for result in results:
             prefix = "accept_billing" if result.name.startswith("billing") else "accept_gateway"
             lines.append(summary(f"{prefix}_bills_per_s", result.bills / result.seconds, "bills/s"))
+            lines.append(summary(f"{prefix}_cpu_ms_per_bill", result.cpu_seconds / result.bills * 1000, "ms", 2))
             for db, traffic in result.sql.items():
                 label = prefix if prefix == "accept_billing" else f"{prefix}_{db}db"
                 lines.append(summary(f"{label}_sql_per_bill", traffic.statements, "statements", 2))
                 lines.append(summary(f"{label}_commits_per_bill", traffic.commits, "commits", 2))
                 lines.append(summary(f"{label}_round_trips_per_bill", traffic.round_trips, "round trips", 2))
+            if result.upstream_connections is not None:
+                lines.append(summary(f"{prefix}_upstream_connections", result.upstream_connections, "connections", 0))
         for c in consumers:
             r = consume[c.service]
             lines.append(summary(f"consume_{c.service}_events_per_s", r.events / r.seconds, "events/s"))

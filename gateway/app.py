@@ -11,14 +11,15 @@ from werkzeug.routing import PathConverter
 
 from shared.config import REPO_ROOT, load_settings
 from shared.runtime import Runtime
-from shared.web import create_service_app, problem, transaction
+from shared.web import create_service_app, problem
 
 from . import proxy
 from .api import admin_blp, auth_blp, staff_blp
 from .bootstrap import ensure_admin
 from .docs import docs_blp
+from .models import messaging
 from .settings import GatewaySettings
-from .staff import current_account
+from .staff import check_account
 
 # Routes anyone may call: sign-in, docs, the web UI's files (health and static are public in shared.web).
 PUBLIC = {"auth.login", "docs.openapi_json", "docs.asyncapi_json", "docs.docs_page", "ui", "ui_asset", "ui_route"}
@@ -50,6 +51,7 @@ def create_app(
         runtime_obj=runtime,
         blueprints=[auth_blp, staff_blp, admin_blp],
         public_endpoints=PUBLIC,
+        messaging=messaging,
     )
     app.extensions["gateway_api"] = api
     proxy.register_routes(app)
@@ -57,10 +59,10 @@ def create_app(
 
     @app.before_request
     def _account_still_allowed() -> None:
-        # Runs after the token check of shared.web, which set g.principal on protected routes.
+        # Runs after the token check of shared.web, which set g.principal on protected routes;
+        # one primary-key lookup outside any transaction (/auth/me reads the whole account itself).
         if "principal" in g and request.endpoint != "auth.me":
-            with transaction() as session:
-                current_account(session, g.principal)
+            check_account(runtime.engine, g.principal)
 
     register_web_ui(app, Path(settings.web_dist_dir) if settings.web_dist_dir else WEB_DIST)
 

@@ -1,18 +1,27 @@
 """Forwarding ``/api/v1/...`` to the service that owns the path, streaming both ways.
 
-Each thread keeps its own ``requests.Session`` (connection pool): sessions are not shared
-across threads, and gunicorn's thread or process workers each get their own.
+Each thread keeps its own connection pools (nothing HTTP is shared across threads, and gunicorn's
+thread or process workers each get their own): a ``urllib3.PoolManager`` for forwarding, the hot
+path (urllib3 directly costs half the CPU of ``requests`` per call), and a ``requests.Session`` for
+the fan-out calls (dead letters, OpenAPI documents). A forwarded answer is streamed back; once its
+body has been read to the end, its keep-alive connection goes back to the thread's pool and the
+next call reuses it (no new TCP connection). A body left unread (the client went away
+mid-download) closes its connection instead, so no half-read answer is ever reused.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote, unquote, urlsplit
 
 import requests
+import urllib3
 from flask import Flask, Response, g, request
+from urllib3.exceptions import HTTPError, NewConnectionError
+from urllib3.exceptions import TimeoutError as UpstreamTimeout
 
 from shared.web import current_settings, problem
 
@@ -45,6 +54,13 @@ HOP_BY_HOP = {
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 CHUNK = 64 * 1024
 UPLOAD_TYPES = ("multipart/form-data", "application/octet-stream")
+#: Characters a forwarded query string keeps as they are: any other byte (a raw non-ASCII one, a
+#: space, a "#" that would cut the query short) is percent-encoded; an existing %XX escape stays.
+QUERY_SAFE = "!$%&'()*+,/:;=?@[]~"
+#: An upstream's gunicorn closes a keep-alive connection idle for ``keepalive`` seconds (5,
+#: gunicorn.conf.py). A thread whose connections have been idle longer than this opens new ones
+#: instead of racing that close (a request sent as the upstream closes would be a 502).
+MAX_IDLE_SECONDS = 4.0
 
 _local = threading.local()
 # Fan-out calls (dead letters, OpenAPI) run here; threads start on first use, never at import.
@@ -94,6 +110,20 @@ def http_session() -> requests.Session:
     return session
 
 
+def upstream_pools() -> urllib3.PoolManager:
+    """This thread's connection pools to the upstream services (one keep-alive connection each)."""
+    manager = getattr(_local, "pools", None)
+    if manager is None:
+        # One connection per upstream is enough for one thread; retries=False: a request body is
+        # streamed from the client once, so nothing is ever sent twice.
+        manager = urllib3.PoolManager(num_pools=16, maxsize=1, block=False, retries=False, blocksize=CHUNK)
+        _local.pools = manager
+    elif time.monotonic() - _local.idle_since > MAX_IDLE_SECONDS:
+        manager.clear()  # closes the connections the upstreams may be closing now
+    _local.idle_since = time.monotonic()
+    return manager
+
+
 def config() -> GatewaySettings:
     """The gateway's settings (upstream URLs and timeouts)."""
     return current_settings(GatewaySettings)
@@ -113,7 +143,7 @@ class BodyTooLarge(Exception):
 
 
 class _LimitedBody:
-    """The client's body as a file for ``requests``: read in chunks, stopped past ``limit`` bytes."""
+    """The client's body as a file for the upstream call: read in chunks, stopped past ``limit`` bytes."""
 
     def __init__(self, stream, limit: int, length: int | None):
         self.stream, self.limit, self.length, self.read_bytes = stream, limit, length, 0
@@ -130,11 +160,6 @@ class _LimitedBody:
             yield chunk
 
 
-class _SizedBody(_LimitedBody):
-    def __len__(self) -> int:  # requests then sends Content-Length instead of chunked encoding
-        return self.length or 0  # only built for a request with a Content-Length
-
-
 def body_limit() -> int:
     settings = config()
     return settings.max_upload_bytes if request.mimetype in UPLOAD_TYPES else settings.max_json_bytes
@@ -145,14 +170,15 @@ def too_large(limit: int):
 
 
 def request_body():
-    """What to send upstream: None, or a bounded stream of the client's body."""
+    """What to send upstream: None, or a bounded stream of the client's body (a file when it has a
+    Content-Length, which ``forward`` sends along; chunks when it came chunked)."""
     length = request.content_length
     chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
     if not length and not chunked:
         return None
     stream = request.environ["wsgi.input"] if chunked else request.stream
     if length:
-        return _SizedBody(stream, body_limit(), length)
+        return _LimitedBody(stream, body_limit(), length)
     return _LimitedBody(stream, body_limit(), None).__iter__()
 
 
@@ -180,36 +206,63 @@ def forward(service: str, path: str | None = None, method: str | None = None, bo
         return too_large(limit)
     # Re-encode the decoded path exactly once (a phone's "+" stays, a space becomes %20).
     url = base + quote(path or request.path, safe="/:@!$&'()*+,;=~")
+    if request.query_string:
+        url += "?" + quote(request.query_string, safe=QUERY_SAFE)
+    headers = upstream_headers()
+    if body is ...:
+        body = request_body()
+        if isinstance(body, _LimitedBody):
+            headers["Content-Length"] = str(body.length)  # otherwise urllib3 sends a file chunked
     try:
-        upstream = http_session().request(
+        upstream = upstream_pools().urlopen(
             method or request.method,
             url,
-            params=request.query_string.decode("latin-1") or None,
-            data=request_body() if body is ... else body,
-            headers=upstream_headers(),
-            stream=True,
-            allow_redirects=False,
-            timeout=(cfg.upstream_connect_timeout, cfg.upstream_read_timeout),
+            body=body,
+            headers=headers,
+            redirect=False,
+            preload_content=False,
+            decode_content=False,
+            timeout=urllib3.Timeout(connect=cfg.upstream_connect_timeout, read=cfg.upstream_read_timeout),
         )
     except BodyTooLarge:
         return too_large(limit)
-    except requests.Timeout:
+    except NewConnectionError as exc:  # (a ConnectTimeoutError by urllib3's hierarchy, but refused)
+        return unavailable(service, url, exc)
+    except UpstreamTimeout:
         log.warning("upstream timed out", extra={"service": service, "url": url})
         return problem(504, "Gateway timeout", f"the {service} service did not answer in time")
-    except requests.RequestException as exc:
-        if isinstance(getattr(exc, "__context__", None), BodyTooLarge):
-            return too_large(limit)
-        log.warning("upstream unavailable", extra={"service": service, "url": url, "error": type(exc).__name__})
-        return problem(502, "Bad gateway", f"the {service} service is unavailable")
+    except HTTPError as exc:
+        return unavailable(service, url, exc)
     return relay_response(upstream)
 
 
-def relay_response(upstream: requests.Response) -> Response:
-    """The upstream answer as a streamed Flask response (status, headers and bytes unchanged)."""
-    headers = [(k, v) for k, v in upstream.raw.headers.items() if k.lower() not in HOP_BY_HOP]
-    body = upstream.raw.stream(CHUNK, decode_content=False)
-    response = Response(body, status=upstream.status_code, headers=headers, direct_passthrough=True)
-    response.call_on_close(upstream.close)
+def unavailable(service: str, url: str, exc: Exception) -> Response:
+    log.warning("upstream unavailable", extra={"service": service, "url": url, "error": type(exc).__name__})
+    return problem(502, "Bad gateway", f"the {service} service is unavailable")
+
+
+def relay_response(upstream: urllib3.BaseHTTPResponse) -> Response:
+    """The upstream answer as a streamed Flask response (status, headers and bytes unchanged).
+
+    The connection goes back to this thread's pool once the body has been read to its end; when it
+    was not (the client went away, the WSGI server never read it), the connection is closed instead.
+    """
+    headers = [(k, v) for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP]
+    read_to_end = False
+
+    def body():
+        nonlocal read_to_end
+        yield from upstream.stream(CHUNK, decode_content=False)
+        read_to_end = True
+
+    def finish() -> None:
+        if not read_to_end:
+            upstream.close()  # unread bytes would be taken for the next answer on this connection
+        upstream.release_conn()  # (a closed connection is reopened when next taken from the pool)
+        _local.idle_since = time.monotonic()
+
+    response = Response(body(), status=upstream.status, headers=headers, direct_passthrough=True)
+    response.call_on_close(finish)
     return response
 
 

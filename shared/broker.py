@@ -72,6 +72,37 @@ def declare_consumer_queues(
     return queue, dlq
 
 
+#: A delay queue nobody declared for this long is deleted by the broker (a declare before every
+#: publish keeps a queue in use alive, and the TTLs are far shorter).
+RETRY_QUEUE_EXPIRES_MS = 60_000
+
+
+def declare_retry_queue(channel: BlockingChannel, queue: str, delay: float) -> str:
+    """Declare the delay queue holding ``queue``'s failed messages for ``delay`` seconds; its name.
+
+    One quorum queue per delay (``<queue>.retry.<ms>ms``), with that TTL for every message, so
+    messages expire in the order they arrive; an expired message is dead-lettered (at least once)
+    through the default exchange straight back to ``queue``. Call it before each publish: the
+    declare also keeps the queue from expiring while it is in use.
+    """
+    ttl = max(1, round(delay * 1000))
+    name = f"{queue}.retry.{ttl}ms"
+    channel.queue_declare(
+        queue=name,
+        durable=True,
+        arguments={
+            "x-queue-type": "quorum",
+            "x-message-ttl": ttl,
+            "x-dead-letter-exchange": "",
+            "x-dead-letter-routing-key": queue,
+            "x-dead-letter-strategy": "at-least-once",
+            "x-overflow": "reject-publish",  # required by at-least-once dead-lettering
+            "x-expires": max(RETRY_QUEUE_EXPIRES_MS, 10 * ttl),
+        },
+    )
+    return name
+
+
 def broker_reachable(amqp_url: str, timeout: float = 2.0) -> bool:
     """A TCP check of the broker's address (for /readyz, which must not open AMQP connections)."""
     params = pika.URLParameters(amqp_url)

@@ -117,7 +117,17 @@ class Settings:
     token_ttl_seconds: int = setting("TOKEN_TTL_SECONDS", 8 * 3600)
     delivery_limit: int = setting("DELIVERY_LIMIT", 5)
     prefetch: int = setting("CONSUMER_PREFETCH", 50)
+    #: Deliveries a worker applies in one transaction (at most ``prefetch``; half of it by default,
+    #: so the next batch is already on its way while one commits).
+    batch_size: int = setting("CONSUMER_BATCH_SIZE", 25)
+    #: How long a worker waits for more deliveries to fill a batch before applying what it has.
+    batch_wait_ms: int = setting("CONSUMER_BATCH_WAIT_MS", 10)
     log_level: str = setting("LOG_LEVEL", "INFO")
+    #: Port of a relay's or worker's Prometheus metrics (``shared.metrics``); 0 or unset: none served.
+    #: HTTP processes serve theirs at ``GET /metrics`` instead.
+    metrics_port: int = setting("METRICS_PORT", 0)
+    #: Address the metrics port binds (the HTTP processes get theirs on gunicorn's command line).
+    bind_host: str = setting("BIND_HOST", "127.0.0.1")
 
     def __post_init__(self) -> None:
         if self.app_env not in APP_ENVS:

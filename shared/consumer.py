@@ -1,23 +1,31 @@
-"""Consumer runner: one queue per consuming service, idempotent handlers, ack after commit.
+"""Consumer runner: one queue per consuming service, idempotent handlers, batches acked after commit.
 
-For each message: parse and validate the CloudEvent and load its typed event (``shared.events``),
-then in ONE transaction record it in the inbox (``(consumer, source, id)``) and run the handler;
-ack only after that commit. A handler is ``(session, typed_event, context) -> None``: the
-``EventContext`` carries the envelope's source, id, time and correlation id and the settings a
-handler needs (the pharmacy's time zone), so no handler reads the envelope or the settings itself. A failing
-handler is retried with backoff through the queue (its delivery count grows); when the delivery
-limit is reached the message is dead-lettered with the reason. Messages that can never succeed
-(bad JSON, unknown type, contract violation) are dead-lettered at once. When the service's
-database is unreachable the runner pauses on the message instead of burning its delivery limit.
-The broker going away is survived by reconnecting.
+Deliveries are applied in batches: up to ``CONSUMER_BATCH_SIZE`` of them (never more than the
+prefetch), gathered for at most ``CONSUMER_BATCH_WAIT_MS``, in ONE transaction with one inbox
+row per event (``(consumer, source, id)``) and one commit, then acked together. Each envelope is
+parsed and validated and its typed event loaded (``shared.events``) before the batch; a handler
+is ``(session, typed_event, context) -> None``: the ``EventContext`` carries the envelope's
+source, id, time and correlation id and the settings a handler needs (the pharmacy's time zone),
+so no handler reads the envelope or the settings itself.
+
+When a batch fails it is rolled back and its events are applied one at a time, so the others
+still commit once and only the failing one is retried. A failing event waits its backoff in a
+delay queue (``<queue>.retry.<ms>ms``: a TTL, then dead-lettered back to the work queue) while
+the queue keeps flowing; its attempts travel in the ``x-attempts`` header, and at the delivery
+limit it is dead-lettered with the reason. Messages that can never succeed (bad JSON, unknown
+type, contract violation) are dead-lettered at once. When the service's database is unreachable
+the runner pauses on the batch instead of burning delivery attempts; a deadlock or serialization
+failure is simply tried again. The broker going away is survived by reconnecting.
 """
 
 from __future__ import annotations
 
 import collections
 import logging
+import random
 import threading
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -26,7 +34,8 @@ import pika
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from .broker import CONNECTION_ERRORS, Backoff, connect, declare_consumer_queues, wait
+from . import metrics
+from .broker import CONNECTION_ERRORS, Backoff, connect, declare_consumer_queues, declare_retry_queue, wait
 from .config import Settings
 from .context import request_id_var
 from .db import unit_of_work
@@ -39,6 +48,10 @@ log = logging.getLogger(__name__)
 # The event argument is the handler's own event class (``BillCreated`` ...), hence ``Any`` here.
 Handler = Callable[[Session, Any, EventContext], None]
 REASON_HEADER = "x-dead-letter-reason"
+#: Failed attempts of a message so far, carried through the delay queues.
+ATTEMPTS_HEADER = "x-attempts"
+#: SQLSTATEs of a transaction that lost a race (deadlock, serialization failure): tried again at once.
+CONFLICT_STATES = frozenset({"40P01", "40001"})
 
 
 @dataclass
@@ -47,6 +60,10 @@ class _Delivery:
     method: Any  # pika.spec.Basic.Deliver
     properties: pika.BasicProperties
     body: bytes
+
+
+def _is_conflict(exc: Exception) -> bool:
+    return isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in CONFLICT_STATES
 
 
 def _is_database_outage(exc: Exception) -> bool:
@@ -77,6 +94,8 @@ class ConsumerRunner:
         self.pharmacy_zone = ZoneInfo(settings.pharmacy_tz)
         self.retry_base = retry_base
         self.retry_cap = retry_cap
+        self.batch_size = max(1, min(settings.batch_size, settings.prefetch))
+        self.batch_wait = max(0, settings.batch_wait_ms) / 1000
 
     # -- the loop -------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
@@ -127,25 +146,68 @@ class ConsumerRunner:
         log.info("worker consuming", extra={"queue": queue, "types": sorted(self.handlers)})
         while not stop.is_set():
             connection.process_data_events(time_limit=0.5)
+            self._fill(connection, pending)
             while pending and not stop.is_set():
-                delivery = pending.popleft()
-                if delivery.queue == dlq:
-                    self._archive(connection, channel, delivery, queue, stop)
-                else:
-                    self._deliver(connection, channel, dead_letter_channel, delivery, queue, stop)
+                batch: list[_Delivery] = []
+                while pending and len(batch) < self.batch_size:
+                    delivery = pending.popleft()
+                    if delivery.queue == dlq:
+                        self._archive(connection, channel, delivery, queue, stop)
+                    else:
+                        batch.append(delivery)
+                if batch:
+                    self._deliver(connection, channel, dead_letter_channel, batch, queue, stop)
         channel.cancel()
 
-    # -- one message ----------------------------------------------------------------------
+    def _fill(self, connection: Any, pending: collections.deque[_Delivery]) -> None:
+        """Wait up to the batch wait for more deliveries while a batch is not full."""
+        if not pending or self.batch_wait <= 0:
+            return
+        deadline = time.monotonic() + self.batch_wait
+        while len(pending) < self.batch_size:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            connection.process_data_events(time_limit=left)
+
+    # -- a batch of messages --------------------------------------------------------------
     def _deliver(
         self,
         connection: Any,
         channel: Any,
         dead_letter_channel: Any,
-        delivery: _Delivery,
+        deliveries: Sequence[_Delivery],
         queue: str,
         stop: threading.Event,
     ) -> None:
-        tag = delivery.method.delivery_tag
+        """Apply deliveries in one transaction and ack them; after a failure, one at a time."""
+        ready: list[tuple[_Delivery, dict[str, Any]]] = []
+        for delivery in deliveries:
+            event = self._validated(dead_letter_channel, channel, delivery, queue)
+            if event is not None:
+                ready.append((delivery, event))
+        if len(ready) > 1:
+            try:
+                applied = self._with_database(connection, stop, lambda: self.apply([event for _, event in ready]))
+            except Exception as exc:
+                log.info(
+                    "batch failed, applying its events one at a time",
+                    extra={"size": len(ready), "error": f"{type(exc).__name__}: {exc}"[:500]},
+                )
+            else:
+                if applied is not _STOPPED:
+                    for delivery, _ in ready:
+                        channel.basic_ack(delivery.method.delivery_tag)
+                return  # when stopped, not acked: the broker redelivers them to the next worker
+        for delivery, event in ready:
+            if stop.is_set():
+                return
+            self._deliver_one(connection, channel, dead_letter_channel, delivery, event, queue, stop)
+
+    def _validated(
+        self, dead_letter_channel: Any, channel: Any, delivery: _Delivery, queue: str
+    ) -> dict[str, Any] | None:
+        """The delivery's envelope, or None once a message that can never succeed is dead-lettered."""
         try:
             event = parse_event(delivery.body)
             if event["type"] not in self.handlers:
@@ -153,49 +215,40 @@ class ConsumerRunner:
             self.load(event)  # data the typed event refuses can never succeed either
         except InvalidEvent as exc:
             self._dead_letter(dead_letter_channel, channel, delivery, queue, f"invalid event: {exc}")
-            return
-        attempt = _delivery_count(delivery.properties) + 1
-        token = request_id_var.set(event.get("correlationid"))
+            return None
+        return event
+
+    def _deliver_one(
+        self,
+        connection: Any,
+        channel: Any,
+        dead_letter_channel: Any,
+        delivery: _Delivery,
+        event: dict[str, Any],
+        queue: str,
+        stop: threading.Event,
+    ) -> None:
+        """Apply one event alone; a failure sends it to wait in a delay queue, or to the DLQ at the limit."""
+        attempt = _attempt(delivery.properties)
+        started = time.perf_counter()
         try:
             applied = self._with_database(connection, stop, lambda: self.handle(event))
-            if applied is _STOPPED:
-                return  # not acked: the broker redelivers it to the next worker
         except Exception as exc:
+            metrics.event_handled(self.consumer, event["type"], "failed", time.perf_counter() - started)
             reason = f"{type(exc).__name__}: {exc}"
+            extra = {"event_id": event["id"], "event_type": event["type"], "attempt": attempt, "error": reason}
             if attempt >= self.settings.delivery_limit:
-                log.error(
-                    "handler failed at the delivery limit, dead-lettering",
-                    extra={
-                        "event_id": event["id"],
-                        "event_type": event["type"],
-                        "error": reason,
-                    },
-                )
+                log.error("handler failed at the delivery limit, dead-lettering", extra=extra)
                 self._dead_letter(
-                    dead_letter_channel,
-                    channel,
-                    delivery,
-                    queue,
-                    f"handler failed {attempt} times: {reason}",
+                    dead_letter_channel, channel, delivery, queue, f"handler failed {attempt} times: {reason}"
                 )
             else:
                 delay = min(self.retry_base * (2 ** (attempt - 1)), self.retry_cap)
-                log.warning(
-                    "handler failed, retrying",
-                    extra={
-                        "event_id": event["id"],
-                        "event_type": event["type"],
-                        "attempt": attempt,
-                        "retry_in": delay,
-                        "error": reason,
-                    },
-                )
-                connection.sleep(delay)
-                channel.basic_nack(tag, requeue=True)
+                log.warning("handler failed, retrying", extra={**extra, "retry_in": delay})
+                self._retry_later(dead_letter_channel, channel, delivery, queue, attempt, delay)
             return
-        finally:
-            request_id_var.reset(token)
-        channel.basic_ack(tag)
+        if applied is not _STOPPED:
+            channel.basic_ack(delivery.method.delivery_tag)
 
     def load(self, event: Mapping[str, Any]) -> tuple[Event, EventContext]:
         """The typed event of a validated envelope and its handler context; InvalidEvent when it is not one."""
@@ -207,16 +260,34 @@ class ConsumerRunner:
     def handle(self, event: dict[str, Any]) -> bool:
         """Apply one event (a validated envelope) exactly once; False when the inbox shows it was
         already applied."""
-        typed, context = self.load(event)
+        return self.apply([event])[0]
+
+    def apply(self, events: Sequence[Mapping[str, Any]]) -> list[bool]:
+        """Apply validated envelopes in order in ONE transaction, each exactly once (its inbox row
+        commits with its effect): for each, True when applied, False when already applied before.
+        All or nothing: when one handler raises, nothing of the batch is committed."""
+        loaded = [(event, *self.load(event)) for event in events]
+        outcomes: list[tuple[str, bool, float]] = []
         with unit_of_work(self.session_factory) as session:
-            if not self.tables.record_once(session, self.consumer, event):
-                log.info(
-                    "duplicate event ignored",
-                    extra={"event_id": event["id"], "event_type": event["type"]},
-                )
-                return False
-            self.handlers[event["type"]](session, typed, context)
-            return True
+            for event, typed, context in loaded:
+                started = time.perf_counter()
+                token = request_id_var.set(event.get("correlationid"))
+                try:
+                    applied = self.tables.record_once(session, self.consumer, event)
+                    if applied:
+                        self.handlers[event["type"]](session, typed, context)
+                    else:
+                        log.info(
+                            "duplicate event ignored",
+                            extra={"event_id": event["id"], "event_type": event["type"]},
+                        )
+                finally:
+                    request_id_var.reset(token)
+                outcomes.append((event["type"], applied, time.perf_counter() - started))
+        metrics.batch_applied(self.consumer, len(outcomes))
+        for event_type, applied, seconds in outcomes:
+            metrics.event_handled(self.consumer, event_type, "consumed" if applied else "duplicate", seconds)
+        return [applied for _, applied, _ in outcomes]
 
     def _with_database(self, connection: Any, stop: threading.Event, action: Callable[[], Any]) -> Any:
         """Run ``action``; while the database is down, wait (heartbeats continue) and try again."""
@@ -225,6 +296,13 @@ class ConsumerRunner:
             try:
                 return action()
             except Exception as exc:
+                if _is_conflict(exc):
+                    # Lost a race with another transaction (a replica's batch): the loser tries again.
+                    log.info("transaction conflict, trying again", extra={"error": str(exc).splitlines()[0]})
+                    if stop.is_set():
+                        return _STOPPED
+                    connection.sleep(random.uniform(0.005, 0.05))
+                    continue
                 if not _is_database_outage(exc):
                     raise
                 delay = backoff.next()
@@ -250,15 +328,26 @@ class ConsumerRunner:
             exchange=self.settings.dead_letter_exchange,
             routing_key=queue,
             body=delivery.body,
-            properties=pika.BasicProperties(
-                message_id=delivery.properties.message_id,
-                type=delivery.properties.type,
-                content_type=delivery.properties.content_type,
-                delivery_mode=2,
-                headers=headers,
-            ),
+            properties=_copy_properties(delivery.properties, headers),
             mandatory=True,
         )  # an unroutable dead letter raises here, so the original is not acked
+        channel.basic_ack(delivery.method.delivery_tag)
+        metrics.event_dead_lettered(self.consumer, delivery.properties.type)
+
+    def _retry_later(
+        self, dead_letter_channel: Any, channel: Any, delivery: _Delivery, queue: str, attempt: int, delay: float
+    ) -> None:
+        """Park a failed message in the delay queue for ``delay`` seconds (confirmed), then ack it here."""
+        retry_queue = declare_retry_queue(dead_letter_channel, queue, delay)
+        headers = {k: v for k, v in (delivery.properties.headers or {}).items() if k != "x-delivery-count"}
+        headers[ATTEMPTS_HEADER] = attempt
+        dead_letter_channel.basic_publish(
+            exchange="",
+            routing_key=retry_queue,
+            body=delivery.body,
+            properties=_copy_properties(delivery.properties, headers),
+            mandatory=True,
+        )  # confirmed before the original is acked: a crash in between only redelivers it
         channel.basic_ack(delivery.method.delivery_tag)
 
     def _archive(
@@ -299,12 +388,31 @@ class ConsumerRunner:
 _STOPPED = object()
 
 
-def _delivery_count(properties: pika.BasicProperties) -> int:
+def _attempt(properties: pika.BasicProperties) -> int:
+    """Which attempt this delivery is: failures already parked in delay queues (``x-attempts``),
+    plus the broker's redeliveries from the work queue (``x-delivery-count``), plus one."""
     headers = properties.headers or {}
+    return _count(headers.get(ATTEMPTS_HEADER)) + _count(headers.get("x-delivery-count")) + 1
+
+
+def _count(value: Any) -> int:
     try:
-        return int(headers.get("x-delivery-count", 0))
+        return max(0, int(value or 0))
     except (TypeError, ValueError):
         return 0
+
+
+def _copy_properties(properties: pika.BasicProperties, headers: dict[str, Any]) -> pika.BasicProperties:
+    """A persistent copy of a message's properties with other headers."""
+    return pika.BasicProperties(
+        message_id=properties.message_id,
+        type=properties.type,
+        content_type=properties.content_type,
+        app_id=properties.app_id,
+        correlation_id=properties.correlation_id,
+        delivery_mode=2,
+        headers=headers,
+    )
 
 
 def _x_death_reason(headers: dict[str, Any]) -> str:

@@ -31,6 +31,14 @@ class KeyAlreadyUsed(Conflict):
         self.resource_id = resource_id
 
 
+def check_key(key: str) -> None:
+    """Refuse a key longer than the column (422)."""
+    if len(key) > MAX_KEY_LENGTH:
+        raise ValidationFailed(
+            "Idempotency-Key is too long", errors={"Idempotency-Key": [f"at most {MAX_KEY_LENGTH} characters"]}
+        )
+
+
 class IdempotencyKeys:
     """Remembers which resource a client's key created, per scope (e.g. ``bills``) and user."""
 
@@ -50,10 +58,7 @@ class IdempotencyKeys:
         """The resource id a previous request with this key created, if any."""
         if not key:
             return None
-        if len(key) > MAX_KEY_LENGTH:
-            raise ValidationFailed(
-                "Idempotency-Key is too long", errors={"Idempotency-Key": [f"at most {MAX_KEY_LENGTH} characters"]}
-            )
+        check_key(key)
         return session.scalar(
             select(self.table.c.resource_id).where(self.table.c.scope == scope, self.table.c.key == key)
         )

@@ -95,24 +95,30 @@ class MessagingTables:
         ``event.subject()``. The envelope is validated against the contract before it is written
         and returned as it will be sent.
         """
+        envelope, row = self.outbox_row(event, subject)
+        session.execute(insert(self.outbox).values(**row))
+        return envelope
+
+    def outbox_row(self, event: Event, subject: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The validated envelope of ``event`` and the outbox row that carries it, not yet written
+        (``add_event`` writes it; a use case may write it within a statement of its own)."""
         event_type = event.TYPE
         envelope = make_event(
             event_type, event.to_data(), source=self.source, subject=subject if subject is not None else event.subject()
         )
-        session.execute(
-            insert(self.outbox).values(
-                event_id=envelope["id"],
-                event_type=event_type,
-                exchange=None,
-                routing_key=event_type,
-                payload=to_json(envelope),
-                status=PENDING,
-                attempts=0,
-                created_at=utcnow(),
-                next_attempt_at=utcnow(),
-            )
-        )
-        return envelope
+        now = utcnow()
+        row = {
+            "event_id": envelope["id"],
+            "event_type": event_type,
+            "exchange": None,
+            "routing_key": event_type,
+            "payload": to_json(envelope),
+            "status": PENDING,
+            "attempts": 0,
+            "created_at": now,
+            "next_attempt_at": now,
+        }
+        return envelope, row
 
     def pending_count(self, session: Session) -> int:
         """How many outbox rows still wait for the broker's confirm."""

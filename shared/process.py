@@ -1,4 +1,4 @@
-"""Process entry points: run relay / worker loops until SIGINT or SIGTERM."""
+"""Process entry points: run relay / worker loops until SIGINT or SIGTERM, serving metrics on ``METRICS_PORT``."""
 
 from __future__ import annotations
 
@@ -8,12 +8,14 @@ import signal
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
+from wsgiref.simple_server import WSGIServer
 
 from .config import Settings, load_settings
 from .consumer import ConsumerRunner
 from .liveness import touch
 from .logs import configure_logging
 from .messaging import MessagingTables
+from .metrics import OutboxCollector, serve_metrics
 from .relay import OutboxRelay
 from .runtime import Runtime
 
@@ -46,7 +48,8 @@ def run_until_signalled(*loops: Loop) -> None:
     while not stop.is_set():
         if liveness_file and all(t.is_alive() for t in threads):
             touch(liveness_file)  # read by `python -m shared.liveness` (a container's health check)
-        stop.wait(0.5)
+        if stop.wait(0.5):
+            break  # asked to stop: the loops are finishing
         if not all(t.is_alive() for t in threads):
             # A loop only returns on stop; one that died must not leave the process half-working.
             log.error("a loop ended unexpectedly, stopping the process")
@@ -93,4 +96,25 @@ def service_main(
     settings = load_settings(service, cls=settings_cls)
     configure_logging(f"{service}-{'+'.join(argv) or 'all'}", settings.log_level)
     runtime = Runtime.build(settings)
+    start_metrics_server(settings, runtime, tables)
     run_until_signalled(*(factory(settings, runtime) for name, factory in named.items() if name in wanted))
+
+
+def start_metrics_server(settings: Settings, runtime: Runtime, tables: MessagingTables) -> WSGIServer | None:
+    """Serve the process's Prometheus metrics and its service's outbox gauges on ``METRICS_PORT``.
+
+    Nothing when the port is 0 or unset (so replicas of one process type can run without one, or
+    each with a port of its own). A port that cannot be bound stops the process at start. Returns
+    the server (serving from a daemon thread), or None.
+    """
+    if not settings.metrics_port:
+        return None
+    outbox = OutboxCollector(settings.service, runtime.engine, tables.outbox)
+    try:
+        server, _thread = serve_metrics(settings.metrics_port, settings.bind_host, outbox)
+    except (OSError, OverflowError) as exc:
+        raise SystemExit(
+            f"cannot serve metrics on {settings.bind_host}:{settings.metrics_port} (METRICS_PORT): {exc}"
+        ) from None
+    log.info("serving metrics", extra={"host": settings.bind_host, "port": settings.metrics_port})
+    return server

@@ -29,6 +29,8 @@ UPSTREAMS = ("billing", "customers", "contacts", "reminders", "reporting")
 ADMIN_USERNAME = "e2e-admin"
 ADMIN_PASSWORD = "e2e-admin-password"
 _PROCFILE_LINE = re.compile(r"^([A-Za-z0-9_-]+):\s*(.+)$")  # the same rule as honcho's
+#: ``env METRICS_PORT=${CUSTOMERS_WORKER_METRICS_PORT:-9421} python ...``: the variable naming a port.
+_METRICS_PORT = re.compile(r"\bMETRICS_PORT=\$\{([A-Z][A-Z0-9_]*):-\d*\}")
 
 
 def parse_procfile(path: Path = PROCFILE) -> dict[str, str]:
@@ -48,6 +50,12 @@ def service_of(process: str) -> str:
 
 def is_http(command: str) -> bool:
     return command.split()[0] == "gunicorn"
+
+
+def metrics_port_variable(command: str) -> str | None:
+    """The variable a relay's or worker's Procfile command takes its metrics port from, if any."""
+    match = _METRICS_PORT.search(command)
+    return match.group(1) if match else None
 
 
 def group_alive(pgid: int) -> bool:
@@ -97,6 +105,11 @@ class Stack:
     commands: dict[str, str] = field(default_factory=dict)
     ready_after: dict[str, float] = field(default_factory=dict)
     killed: list[str] = field(default_factory=list)
+    #: ``{process: port}``: the metrics port of each relay and worker started (a free one each).
+    metrics_ports: dict[str, int] = field(default_factory=dict)
+    #: ``{process: n}``: run a process n times, as ``honcho -c`` does; the extra instances are
+    #: ``<process>.2`` … ``<process>.n`` with the same command and environment (e.g. worker replicas).
+    replicas: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self):
         self.services = tuple(self.services)
@@ -105,10 +118,17 @@ class Stack:
         for service in SERVICES:
             self.ports.setdefault(service, free_port())
         self.commands = {name: cmd for name, cmd in parse_procfile().items() if service_of(name) in self.services}
+        for name, count in self.replicas.items():
+            if name in self.commands:
+                self.commands.update({f"{name}.{i}": self.commands[name] for i in range(2, count + 1)})
 
     # -- environment ------------------------------------------------------------------------
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports[service]}"
+
+    def metrics_url(self, process: str) -> str:
+        """Where a relay or worker of this stack (replicas included) serves its Prometheus metrics."""
+        return f"http://127.0.0.1:{self.metrics_ports[process]}/metrics"
 
     @property
     def gateway_url(self) -> str:
@@ -150,6 +170,10 @@ class Stack:
             env[f"{service.upper()}_DATABASE_URL"] = url
         if process is not None and service_of(process) == "gateway" and is_http(self.commands.get(process, "")):
             env["JWT_PRIVATE_KEY_FILE"] = private_key
+        variable = metrics_port_variable(self.commands.get(process, "")) if process is not None else None
+        if variable:
+            # A free port per process instance, so replicas and parallel stacks never collide.
+            env[variable] = str(self.metrics_ports.setdefault(process, free_port()))
         env.update(self.extra_env)
         return env
 
@@ -383,9 +407,14 @@ def restart_broker(amqp_url: str, down_seconds: float = 5.0, timeout: float = 12
 # -- the stack without pytest (the benchmark) --------------------------------------------------
 @contextlib.contextmanager
 def standalone_stack(
-    services=None, log_dir: Path | None = None, extra_env: dict | None = None, ready_timeout: float = 90.0
+    services=None,
+    log_dir: Path | None = None,
+    extra_env: dict | None = None,
+    ready_timeout: float = 90.0,
+    replicas: dict[str, int] | None = None,
 ):
-    """Databases, a vhost and the processes of ``services`` (default: all that exist), torn down after."""
+    """Databases, a vhost and the processes of ``services`` (default: all that exist), torn down after;
+    ``replicas`` as ``Stack``'s."""
     import tempfile
     import uuid
 
@@ -401,7 +430,14 @@ def standalone_stack(
     stack = None
     try:
         urls = {service: databases.create(service, service=service) for service in services}
-        stack = Stack(urls, _with_vhost(server, vhost), log_dir, services=services, extra_env=extra_env or {})
+        stack = Stack(
+            urls,
+            _with_vhost(server, vhost),
+            log_dir,
+            services=services,
+            extra_env=extra_env or {},
+            replicas=dict(replicas or {}),
+        )
         stack.start()
         stack.wait_ready(ready_timeout)
         yield stack

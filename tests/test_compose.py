@@ -124,10 +124,33 @@ def test_no_default_secret_no_extra_port_and_pinned_images(compose):
         assert f"${{{variable}:-" not in raw, f"{variable} has a default"
     services = compose["services"]
     published = {name: service["ports"] for name, service in services.items() if service.get("ports")}
-    assert published == {"gateway": ["8000:8000"], "rabbitmq": ["127.0.0.1:15672:15672"]}
-    for name in ("postgres", "rabbitmq"):
+    assert published == {
+        "gateway": ["8000:8000"],
+        "rabbitmq": ["127.0.0.1:15672:15672"],
+        "prometheus": ["127.0.0.1:9090:9090"],  # only with --profile metrics
+    }
+    for name in ("postgres", "rabbitmq", "prometheus"):
         image = services[name]["image"]
-        assert re.search(r":\d+\.\d+", image), f"{name} image {image} is not pinned to a version"
+        assert re.search(r":v?\d+\.\d+", image), f"{name} image {image} is not pinned to a version"
+
+
+def test_prometheus_behind_a_profile_scrapes_every_process_on_its_port(compose, procfile):
+    """docker/prometheus.yml: a job per Procfile process, at the port its command serves metrics on."""
+    prometheus = compose["services"]["prometheus"]
+    assert prometheus["profiles"] == ["metrics"]
+    assert "./docker/prometheus.yml:/etc/prometheus/prometheus.yml:ro" in prometheus["volumes"]
+    config = yaml.safe_load((REPO_ROOT / "docker" / "prometheus.yml").read_text())
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    assert set(jobs) == set(procfile)
+    ports = {job["dns_sd_configs"][0]["port"] for job in jobs.values()}
+    assert len(ports) == len(jobs), "`make run` starts every process on one host: one port each"
+    for name, command in procfile.items():
+        (discovery,) = jobs[name]["dns_sd_configs"]
+        assert discovery["names"] == [name] and discovery["type"] == "A", name
+        port = re.search(r"_PORT:-(\d+)\}" if is_http(command) else r"\bMETRICS_PORT=\$\{\w+:-(\d+)\}", command)
+        assert port, f"{name} serves no metrics port: {command}"
+        assert discovery["port"] == int(port.group(1)), name
+        assert jobs[name].get("metrics_path", "/metrics") == "/metrics"
 
 
 def test_only_the_gateway_gets_the_token_signing_key_every_process_the_public_key(compose, procfile):

@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, text
 
 from shared.testing import Probe, VhostAdmin, _with_vhost, eventually, token_for
 
-from .stack import Stack, group_alive, parse_procfile, service_of
+from .stack import Stack, group_alive, metrics_port_variable, parse_procfile, service_of
 
 pytestmark = pytest.mark.e2e
 
@@ -102,3 +102,17 @@ def test_procfile_runs_every_process_type_of_every_service():
     } <= set(processes)
     # Billing consumes nothing; every service has a relay (reporting's sends replayed dead letters).
     assert "billing-worker" not in processes
+
+
+def test_replicas_run_a_process_again_under_a_numbered_name(tmp_path):
+    stack = Stack(
+        {}, "amqp://guest:guest@127.0.0.1:5672/%2F", tmp_path, services=("customers",), replicas={"customers-worker": 3}
+    )
+    workers = sorted(name for name in stack.commands if name.startswith("customers-worker"))
+    assert workers == ["customers-worker", "customers-worker.2", "customers-worker.3"]
+    assert len({stack.commands[name] for name in workers}) == 1
+    assert {service_of(name) for name in workers} == {"customers"}
+    # Each instance gets its own metrics port (the Procfile's METRICS_PORT variable).
+    variable = metrics_port_variable(stack.commands["customers-worker"])
+    if variable:
+        assert len({stack.env(name)[variable] for name in workers}) == 3

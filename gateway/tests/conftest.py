@@ -1,29 +1,18 @@
-import threading
-
 import pytest
-from werkzeug.serving import make_server
 
 from gateway.app import create_app
 from gateway.models import Base
 from gateway.settings import GatewaySettings
 from shared.runtime import Runtime
 from shared.testing import DEFAULT_AMQP, make_settings, truncate_all
+from shared.wire import KeepAliveServer
 
 ADMIN_ENV = {"ADMIN_USERNAME": "Root", "ADMIN_PASSWORD": "first-admin-pass"}
 
 
-class Upstream:
-    """A real WSGI app served on a free local port in a thread."""
-
-    def __init__(self, app):
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+class Upstream(KeepAliveServer):
+    """A real WSGI app served on a free local port, keeping connections alive as gunicorn does
+    (``connections`` counts the TCP connections it accepted)."""
 
 
 def free_url() -> str:

@@ -11,7 +11,7 @@ from gateway.app import PUBLIC, create_app
 
 from .conftest import ADMIN_ENV, Upstream
 
-PUBLIC_ENDPOINTS = PUBLIC | {"healthz", "readyz", "static", "api-docs.openapi_json"}
+PUBLIC_ENDPOINTS = PUBLIC | {"healthz", "readyz", "metrics", "static", "api-docs.openapi_json"}
 DOWNLOAD = bytes(range(256)) * 4096  # 1 MiB
 
 

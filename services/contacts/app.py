@@ -19,7 +19,12 @@ def create_app(settings: ContactsSettings | None = None, runtime: Runtime | None
     """The contacts API; tests pass their own settings (``ContactsSettings``) and runtime."""
     settings = settings or load_settings("contacts", cls=ContactsSettings)
     app, _api = create_service_app(
-        "contacts", settings, title="Contacts", runtime_obj=runtime, blueprints=[blp, dead_letters_blueprint(messaging)]
+        "contacts",
+        settings,
+        title="Contacts",
+        runtime_obj=runtime,
+        blueprints=[blp, dead_letters_blueprint(messaging)],
+        messaging=messaging,
     )
     # GET requests only read: on SQLite their transactions take no write lock, so they never
     # wait behind an import or a worker writing (see shared.db.reads_only).

@@ -22,5 +22,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         title="Customers",
         runtime_obj=runtime,
         blueprints=[blp, consent_blp, audit_blp, dead_letters_blueprint(messaging)],
+        messaging=messaging,
     )
     return app

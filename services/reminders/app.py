@@ -24,5 +24,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
         runtime_obj=runtime,
         blueprints=[blp, dead_letters_blueprint(messaging)],
         clock=clock,
+        messaging=messaging,
     )
     return app

@@ -244,3 +244,80 @@ def test_relay_dropped_mid_batch_republishes_and_leaves_nothing_pending(toy, amq
     channel.queue_delete(sink)
     connection.close()
     assert received == expected  # at least once each (a republished batch may add copies)
+
+
+def _declare_toy_queues(settings, consumer):
+    from shared.broker import declare_consumer_queues
+
+    connection = _channel(settings.amqp_url)
+    try:
+        declare_consumer_queues(
+            connection.channel(),
+            consumer,
+            ["bill.created"],
+            settings.exchange,
+            settings.dead_letter_exchange,
+            settings.delivery_limit,
+        )
+    finally:
+        connection.close()
+
+
+def test_a_poison_event_inside_a_batch_is_retried_alone_while_the_others_commit_once(toy, amqp_url):
+    from sqlalchemy import text
+
+    settings, sessions, consumer = toy
+    settings = settings.with_overrides(batch_size=10)
+    poison = 2030
+    calls = []
+    transactions = {}
+
+    def record_unless_poison(session, bill, context):
+        calls.append(bill.bill_id)
+        if bill.bill_id == poison:
+            raise RuntimeError("poison in the batch")
+        transactions[bill.bill_id] = session.scalar(text("SELECT txid_current()"))
+        record_bill(session, bill, context)
+
+    _declare_toy_queues(settings, consumer)  # the 60 events wait in the queue, so batches form at once
+    for n in range(60):
+        publish_raw(amqp_url, "bill.created", to_json(bill_event(2000 + n)))
+    with running(runner(settings, sessions, consumer, {"bill.created": record_unless_poison})):
+        eventually(lambda: count(sessions, tables.dead_letters) == 1, timeout=30, message="the poison dead-lettered")
+        eventually(lambda: count(sessions, effects) == 59, message="every other event applied")
+        eventually(lambda: _queue_depth(amqp_url, f"{consumer}.events") == 0, message="queue drained")
+    with sessions() as session:
+        [dead] = tables.list_dead_letters(session)
+        applied = session.execute(select(effects.c.bill_id, func.count()).group_by(effects.c.bill_id)).all()
+    assert "handler failed 3 times" in dead["reason"] and "poison in the batch" in dead["reason"]
+    assert sorted(bill_id for bill_id, _ in applied) == [2000 + n for n in range(60) if 2000 + n != poison]
+    assert all(times == 1 for _, times in applied)  # the batch's other events committed once
+    assert count(sessions, tables.inbox) == 59  # the poison left no inbox row behind
+    # Batches of up to 10 share one transaction each; only the poison's batch went one at a time.
+    assert len(set(transactions.values())) < 30, sorted(set(transactions.values()))
+    assert calls.count(poison) >= settings.delivery_limit
+
+
+def test_a_failing_event_waits_its_backoff_in_a_delay_queue_while_the_queue_flows(toy, amqp_url):
+    settings, sessions, consumer = toy
+    poison = 3001
+
+    def record_unless_poison(session, bill, context):
+        if bill.bill_id == poison:
+            raise RuntimeError("not yet")
+        record_bill(session, bill, context)
+
+    slow_retries = ConsumerRunner(
+        settings, sessions, tables, consumer, {"bill.created": record_unless_poison}, retry_base=60, retry_cap=60
+    )
+    with running(slow_retries):
+        eventually(lambda: _queue_exists(amqp_url, f"{consumer}.events"), message="queue declared")
+        publish_raw(amqp_url, "bill.created", to_json(bill_event(poison)))
+        parked = f"{consumer}.events.retry.60000ms"
+        eventually(lambda: _queue_exists(amqp_url, parked) and _queue_depth(amqp_url, parked) == 1, message="parked")
+        for n in range(5):
+            publish_raw(amqp_url, "bill.created", to_json(bill_event(3100 + n)))
+        # Within seconds, not after the poison's minute of backoff.
+        eventually(lambda: count(sessions, effects) == 5, timeout=10, message="the others applied meanwhile")
+        assert _queue_depth(amqp_url, parked) == 1
+    assert count(sessions, tables.dead_letters) == 0

@@ -2,7 +2,8 @@
 
 Each service's ``create_app`` calls it; it binds the service's runtime (settings, engine,
 sessions) and clock to the app, propagates ``X-Request-ID``, limits JSON bodies, verifies
-bearer tokens on every route but the public ones, serves ``/healthz`` and ``/readyz``, mounts
+bearer tokens on every route but the public ones, serves ``/healthz``, ``/readyz`` and
+``/metrics`` (Prometheus: request counts and latencies, the outbox gauges), mounts
 the service's blueprints under ``/api/v1`` (with its OpenAPI document) and maps every error to
 ``application/problem+json``.
 """
@@ -10,6 +11,7 @@ the service's blueprints under ``/api/v1`` (with its OpenAPI document) and maps 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -29,13 +31,15 @@ from ..db import ping
 from ..errors import DomainError, Unauthorized
 from ..ids import MAX_ID
 from ..logs import configure_logging
+from ..messaging import MessagingTables
+from ..metrics import OutboxCollector, exposition, http_request
 from ..runtime import Runtime
 from .http import CLOCK_KEY, RUNTIME_KEY, problem, runtime
 from .openapi import ProblemResponsesPlugin, register_problem_components
 
 log = logging.getLogger(__name__)
 
-PUBLIC_ENDPOINTS = frozenset({"healthz", "readyz", "static", "api-docs.openapi_json"})
+PUBLIC_ENDPOINTS = frozenset({"healthz", "readyz", "metrics", "static", "api-docs.openapi_json"})
 #: Request ids longer than this are cut (they are echoed and logged).
 MAX_REQUEST_ID = 200
 
@@ -50,12 +54,14 @@ def create_service_app(
     public_endpoints: Iterable[str] = (),
     check_broker: bool = True,
     clock: Clock | None = None,
+    messaging: MessagingTables | None = None,
 ) -> tuple[Flask, ProblemApi]:
     """The Flask app of one HTTP process, with everything common wired in.
 
     ``runtime_obj`` lets tests pass a runtime built on their own database (used under
     ``settings`` when those differ); ``clock`` replaces "now" (aware UTC) for tests of date
-    rules. A consuming service lists ``dead_letters_blueprint(messaging)`` among its blueprints.
+    rules. A consuming service lists ``dead_letters_blueprint(messaging)`` among its blueprints;
+    a service with an outbox passes its ``messaging`` tables, and ``/metrics`` reports the outbox.
     """
     configure_logging(name, settings.log_level)
     app = Flask(name)
@@ -65,6 +71,8 @@ def create_service_app(
         (runtime_obj or Runtime.build(settings)).with_settings(settings),
         clock or utcnow,
     )
+    # First, so its timer starts before (and its count sees the answer of) every other hook.
+    register_metrics(app, name, messaging)
     register_request_context(app)
     register_body_limit(app, settings.max_json_bytes)
     register_auth(
@@ -119,6 +127,42 @@ def bind_runtime(app: Flask, runtime_obj: Runtime, clock: Clock) -> None:
     """Make the runtime and clock what ``shared.web.runtime()``/``now()`` return in this app."""
     app.extensions[RUNTIME_KEY] = runtime_obj
     app.extensions[CLOCK_KEY] = clock
+
+
+def register_metrics(app: Flask, name: str, messaging: MessagingTables | None = None) -> None:
+    """Count and time every request by route template and status; serve ``GET /metrics`` (public).
+
+    The route label is the matched URL rule (``/api/v1/bills/<int:bill_id>``), never the raw path.
+    ``/metrics`` sums every gunicorn worker's samples (``shared.metrics``) and, with ``messaging``,
+    adds the service's outbox gauges read at scrape time. It is not an API route: it stays out of
+    the OpenAPI document.
+    """
+
+    @app.before_request
+    def _start_timer() -> None:
+        g.metrics_started = time.perf_counter()
+
+    @app.after_request
+    def _count_request(response: Response) -> Response:
+        started = g.pop("metrics_started", None)
+        if started is not None:
+            rule = request.url_rule
+            http_request(
+                name,
+                request.method,
+                rule.rule if rule is not None else None,
+                response.status_code,
+                time.perf_counter() - started,
+            )
+        return response
+
+    @app.get("/metrics", endpoint="metrics")
+    def metrics() -> Response:
+        collectors = [] if messaging is None else [OutboxCollector(name, runtime().engine, messaging.outbox)]
+        body, content_type = exposition(request.headers.get("Accept"), *collectors)
+        response = Response(body, content_type=content_type)
+        response.headers["Cache-Control"] = "no-store"
+        return response
 
 
 def register_request_context(app: Flask) -> None:

@@ -333,7 +333,7 @@ def test_unknown_contact_is_404(client, staff):
 def test_every_route_needs_a_token(settings, runtime):
     app = create_app(settings, runtime)
     client = app.test_client()
-    public = {"/healthz", "/readyz", "/openapi.json", "/static/<path:filename>"}
+    public = {"/healthz", "/readyz", "/metrics", "/openapi.json", "/static/<path:filename>"}
     checked = 0
     for rule in app.url_map.iter_rules():
         if rule.rule in public:

@@ -57,10 +57,10 @@ class CountingRunner(ConsumerRunner):
         super().__init__(*args, **kwargs)
         self.handled: list[tuple[str, bool]] = []
 
-    def handle(self, event):
-        applied = super().handle(event)
-        self.handled.append((event["id"], applied))
-        return applied
+    def apply(self, events):
+        outcomes = super().apply(events)
+        self.handled.extend((event["id"], applied) for event, applied in zip(events, outcomes, strict=True))
+        return outcomes
 
 
 def _purge_queues(settings):

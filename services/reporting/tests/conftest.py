@@ -43,10 +43,10 @@ class CountingRunner(ConsumerRunner):
 
     deliveries = 0
 
-    def handle(self, event):
-        applied = super().handle(event)
-        self.deliveries += 1
-        return applied
+    def apply(self, events):
+        outcomes = super().apply(events)
+        self.deliveries += len(events)
+        return outcomes
 
 
 @pytest.fixture

@@ -158,7 +158,7 @@ def test_an_unknown_window_is_a_422_problem(client):
 
 def test_every_route_needs_a_token(client):
     app = client.application
-    public = {"healthz", "readyz", "static", "api-docs.openapi_json"}
+    public = {"healthz", "readyz", "metrics", "static", "api-docs.openapi_json"}
     routes = [rule for rule in app.url_map.iter_rules() if rule.endpoint not in public]
     assert {rule.rule for rule in routes} >= {
         "/api/v1/reports/conversion",
