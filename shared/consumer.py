@@ -14,8 +14,9 @@ delay queue (``<queue>.retry.<ms>ms``: a TTL, then dead-lettered back to the wor
 the queue keeps flowing; its attempts travel in the ``x-attempts`` header, and at the delivery
 limit it is dead-lettered with the reason. Messages that can never succeed (bad JSON, unknown
 type, contract violation) are dead-lettered at once. When the service's database is unreachable
-the runner pauses on the batch instead of burning delivery attempts; a deadlock or serialization
-failure is simply tried again. The broker going away is survived by reconnecting.
+the runner pauses on the batch instead of burning delivery attempts; a batch that deadlocks with
+another replica's goes one event at a time, and a single event's deadlock or serialization failure
+is simply tried again. The broker going away is survived by reconnecting.
 """
 
 from __future__ import annotations
@@ -188,8 +189,10 @@ class ConsumerRunner:
                 ready.append((delivery, event))
         if len(ready) > 1:
             try:
-                applied = self._with_database(connection, stop, lambda: self.apply([event for _, event in ready]))
-            except Exception as exc:
+                applied = self._with_database(
+                    connection, stop, lambda: self.apply([event for _, event in ready]), retry_conflicts=False
+                )
+            except Exception as exc:  # a handler's failure, or a conflict with another replica's batch
                 log.info(
                     "batch failed, applying its events one at a time",
                     extra={"size": len(ready), "error": f"{type(exc).__name__}: {exc}"[:500]},
@@ -289,14 +292,22 @@ class ConsumerRunner:
             metrics.event_handled(self.consumer, event_type, "consumed" if applied else "duplicate", seconds)
         return [applied for _, applied, _ in outcomes]
 
-    def _with_database(self, connection: Any, stop: threading.Event, action: Callable[[], Any]) -> Any:
-        """Run ``action``; while the database is down, wait (heartbeats continue) and try again."""
+    def _with_database(
+        self, connection: Any, stop: threading.Event, action: Callable[[], Any], retry_conflicts: bool = True
+    ) -> Any:
+        """Run ``action``; while the database is down, wait (heartbeats continue) and try again.
+
+        A conflict (deadlock, serialization failure) is tried again at once when ``retry_conflicts``;
+        a batch raises it instead and goes one event at a time, whose smaller transactions take
+        fewer locks (replicas' batches that keep locking rollup rows in different orders would
+        otherwise deadlock each other over and over).
+        """
         backoff = Backoff(0.5, 10.0)
         while True:
             try:
                 return action()
             except Exception as exc:
-                if _is_conflict(exc):
+                if retry_conflicts and _is_conflict(exc):
                     # Lost a race with another transaction (a replica's batch): the loser tries again.
                     log.info("transaction conflict, trying again", extra={"error": str(exc).splitlines()[0]})
                     if stop.is_set():

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,10 +71,25 @@ def group_alive(pgid: int) -> bool:
         return True
 
 
+#: Ports handed to the stack's processes come from below the kernel's ephemeral range (32768-60999
+#: on Linux), where bind(0) and every outgoing connection (to PostgreSQL, RabbitMQ) take theirs: a port
+#: found free here is not taken by a connection before its process binds it.
+_PORTS = list(range(20000, 32000))
+_PORTS_LOCK = threading.Lock()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A port nobody listens on now, each handed out once per test session."""
+    with _PORTS_LOCK:
+        while _PORTS:
+            port = _PORTS.pop(random.randrange(len(_PORTS)))
+            with socket.socket() as sock:
+                try:
+                    sock.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+                return port
+    raise RuntimeError("no free port left in 20000-31999")
 
 
 def processes_for(services) -> list[str]:
