@@ -307,7 +307,9 @@ class ConsumerRunner:
             try:
                 return action()
             except Exception as exc:
-                if retry_conflicts and _is_conflict(exc):
+                if _is_conflict(exc):
+                    if not retry_conflicts:
+                        raise  # (a deadlock is an OperationalError too: not an outage)
                     # Lost a race with another transaction (a replica's batch): the loser tries again.
                     log.info("transaction conflict, trying again", extra={"error": str(exc).splitlines()[0]})
                     if stop.is_set():
