@@ -193,8 +193,9 @@ class ConsumerRunner:
                     connection, stop, lambda: self.apply([event for _, event in ready]), retry_conflicts=False
                 )
             except Exception as exc:  # a handler's failure, or a conflict with another replica's batch
+                outcome = "lost a race with another transaction" if _is_conflict(exc) else "failed"
                 log.info(
-                    "batch failed, applying its events one at a time",
+                    f"batch {outcome}, applying its events one at a time",
                     extra={"size": len(ready), "error": f"{type(exc).__name__}: {exc}"[:500]},
                 )
             else:
