@@ -267,17 +267,18 @@ class ConsumerRunner:
         return self.apply([event])[0]
 
     def apply(self, events: Sequence[Mapping[str, Any]]) -> list[bool]:
-        """Apply validated envelopes in order in ONE transaction, each exactly once (its inbox row
-        commits with its effect): for each, True when applied, False when already applied before.
+        """Apply validated envelopes in order in ONE transaction, each exactly once (its inbox row,
+        written with the batch's others in one statement, commits with its effect): for each, True
+        when applied, False when already applied before (or earlier in ``events``).
         All or nothing: when one handler raises, nothing of the batch is committed."""
         loaded = [(event, *self.load(event)) for event in events]
         outcomes: list[tuple[str, bool, float]] = []
         with unit_of_work(self.session_factory) as session:
-            for event, typed, context in loaded:
+            firsts = self.tables.record_batch(session, self.consumer, events)
+            for (event, typed, context), applied in zip(loaded, firsts, strict=True):
                 started = time.perf_counter()
                 token = request_id_var.set(event.get("correlationid"))
                 try:
-                    applied = self.tables.record_once(session, self.consumer, event)
                     if applied:
                         self.handlers[event["type"]](session, typed, context)
                     else:

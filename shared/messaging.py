@@ -7,7 +7,7 @@ tables then live in that service's database and its Alembic migrations.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -95,9 +95,18 @@ class MessagingTables:
         ``event.subject()``. The envelope is validated against the contract before it is written
         and returned as it will be sent.
         """
-        envelope, row = self.outbox_row(event, subject)
-        session.execute(insert(self.outbox).values(**row))
-        return envelope
+        return self.add_events(session, [event], [subject])[0]
+
+    def add_events(
+        self, session: Session, events: Sequence[Event], subjects: Sequence[str | None] | None = None
+    ) -> list[dict[str, Any]]:
+        """Write typed events into the outbox in ONE statement inside the caller's transaction, in
+        this order (the relay publishes in it); their envelopes as they will be sent."""
+        subjects = subjects if subjects is not None else [None] * len(events)
+        rows = [self.outbox_row(event, subject) for event, subject in zip(events, subjects, strict=True)]
+        if rows:
+            session.execute(insert(self.outbox).values([row for _, row in rows]))
+        return [envelope for envelope, _ in rows]
 
     def outbox_row(self, event: Event, subject: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
         """The validated envelope of ``event`` and the outbox row that carries it, not yet written
@@ -129,22 +138,39 @@ class MessagingTables:
 
     # -- inbox ----------------------------------------------------------------------------
     def record_once(self, session: Session, consumer: str, event: Mapping[str, Any]) -> bool:
-        """Record ``(consumer, source, id)``; False when it was already there (a duplicate delivery).
+        """Record ``(consumer, source, id)``; False when it was already there (a duplicate delivery)."""
+        return self.record_batch(session, consumer, [event])[0]
 
-        Runs in the handler's transaction, so the record and the effect commit together. On
-        PostgreSQL a concurrent replica handling the same event waits on the unique key and
-        then sees the conflict.
+    def record_batch(self, session: Session, consumer: str, events: Sequence[Mapping[str, Any]]) -> list[bool]:
+        """Record ``(consumer, source, id)`` of each event in ONE statement; for each, False when it
+        was already there (a duplicate delivery, or the same event earlier in ``events``).
+
+        Runs in the handlers' transaction, so the records and the effects commit together. On
+        PostgreSQL a concurrent replica handling the same event waits on the unique key and then
+        sees the conflict; the rows go in key order, so two replicas recording overlapping batches
+        (redeliveries) lock them in the same order and cannot deadlock each other.
         """
-        values = {
-            "consumer": consumer,
-            "source": event["source"],
-            "event_id": event["id"],
-            "event_type": event["type"],
-            "processed_at": utcnow(),
-        }
-        stmt = dialect_insert(session)(self.inbox).values(**values).on_conflict_do_nothing()
+        now = utcnow()
+        keys = [(event["source"], event["id"]) for event in events]
+        first = dict(reversed(list(zip(keys, events, strict=True))))
+        rows = [
+            {
+                "consumer": consumer,
+                "source": source,
+                "event_id": event_id,
+                "event_type": first[(source, event_id)]["type"],
+                "processed_at": now,
+            }
+            for source, event_id in sorted(first)
+        ]
+        stmt = dialect_insert(session)(self.inbox).values(rows).on_conflict_do_nothing()
         # RETURNING, not rowcount: drivers report -1 for some inserts.
-        return session.execute(stmt.returning(self.inbox.c.id)).first() is not None
+        inserted = {tuple(row) for row in session.execute(stmt.returning(self.inbox.c.source, self.inbox.c.event_id))}
+        outcomes = []
+        for key in keys:
+            outcomes.append(key in inserted)
+            inserted.discard(key)  # a second copy of the event in this batch is a duplicate
+        return outcomes
 
     # -- dead letters ---------------------------------------------------------------------
     def archive_dead_letter(

@@ -13,10 +13,11 @@ import logging
 import re
 from collections.abc import Iterator
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import ColumnElement, false, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from shared.adherence import Fill, coverage, medicine_key
 from shared.auth import Principal
@@ -75,22 +76,33 @@ def refill_due_date(purchase_date: dt.date, duration_days: int | None) -> dt.dat
 
 
 # -- categories -----------------------------------------------------------------------------
-def category_decisions(session: Session, customer_id: int) -> list[CategoryDecision]:
-    """Every bill that gave the customer a category and every choice staff made."""
-    bills = session.execute(
-        select(CountedBill.customer_category, CountedBill.bill_date, CountedBill.source, CountedBill.bill_id).where(
-            CountedBill.customer_id == customer_id, CountedBill.customer_category.is_not(None)
+def counted_bills(session: Session, customer_id: int) -> list[Any]:
+    """The customer's counted bills: rows of (customer_category, bill_date, source, bill_id)."""
+    return list(
+        session.execute(
+            select(CountedBill.customer_category, CountedBill.bill_date, CountedBill.source, CountedBill.bill_id).where(
+                CountedBill.customer_id == customer_id
+            )
         )
-    ).all()
+    )
+
+
+def category_decisions(session: Session, customer_id: int, bills: list[Any] | None = None) -> list[CategoryDecision]:
+    """Every bill that gave the customer a category and every choice staff made (``bills``: the
+    customer's ``counted_bills`` when the caller has them already)."""
+    if bills is None:
+        bills = counted_bills(session, customer_id)
     choices = session.scalars(select(CategoryChoice).where(CategoryChoice.customer_id == customer_id)).all()
-    return [from_bill(row.customer_category, row.bill_date, row.source, row.bill_id) for row in bills] + [
-        from_staff(choice.category, choice.chosen_on, choice.chosen_at, choice.id) for choice in choices
-    ]
+    return [
+        from_bill(row.customer_category, row.bill_date, row.source, row.bill_id)
+        for row in bills
+        if row.customer_category is not None
+    ] + [from_staff(choice.category, choice.chosen_on, choice.chosen_at, choice.id) for choice in choices]
 
 
-def _apply_category(session: Session, customer: Customer) -> None:
+def _apply_category(session: Session, customer: Customer, bills: list[Any] | None = None) -> None:
     """Set the category the stored decisions give (a profile nobody decided yet keeps its own)."""
-    decision = current_category(category_decisions(session, customer.id))
+    decision = current_category(category_decisions(session, customer.id, bills))
     if decision is not None:
         customer.category = decision.category
         customer.category_source = BY_BILL if decision.source == "bill" else BY_STAFF
@@ -110,32 +122,29 @@ def _ensure_locked_customer(
 ) -> Customer:
     """The customer with ``phone``, created if missing, locked for this transaction.
 
-    ``INSERT ... ON CONFLICT DO NOTHING`` makes two replicas creating the same phone at once
-    safe: the second waits on the unique key and then finds the first's row.
+    One ``INSERT ... ON CONFLICT (phone) DO UPDATE ... RETURNING``: the update (the phone set to
+    itself) locks an existing row, and two replicas creating the same phone at once are safe: the
+    second waits on the unique key, then locks and returns the first's row.
     """
     now = utcnow()
-    session.execute(
-        dialect_insert(session)(Customer.__table__)
-        .values(
-            phone=phone,
-            name=name,
-            name_source=category_source if name else None,
-            category=category,
-            category_source=category_source,
-            chronic_conditions=[],
-            allergies=[],
-            prefers_generic=False,
-            generic_education_given=False,
-            total_visits=0,
-            total_purchases=Decimal("0.00"),
-            created_at=now,
-            updated_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["phone"])
+    stmt = dialect_insert(session)(Customer).values(
+        phone=phone,
+        name=name,
+        name_source=category_source if name else None,
+        category=category,
+        category_source=category_source,
+        chronic_conditions=[],
+        allergies=[],
+        prefers_generic=False,
+        generic_education_given=False,
+        total_visits=0,
+        total_purchases=Decimal("0.00"),
+        created_at=now,
+        updated_at=now,
     )
-    return session.scalars(
-        select(Customer).where(Customer.phone == phone).with_for_update().execution_options(populate_existing=True)
-    ).one()
+    stmt = stmt.on_conflict_do_update(index_elements=["phone"], set_={"phone": stmt.excluded.phone})
+    stmt = stmt.returning(Customer).options(lazyload(Customer.consent_record))  # handlers never read consent
+    return session.scalars(stmt, execution_options={"populate_existing": True}).one()
 
 
 def record_bill(session: Session, source: str, bill: BillCreated) -> Customer | None:
@@ -173,8 +182,9 @@ def record_bill(session: Session, source: str, bill: BillCreated) -> Customer | 
     if counted is None:
         return None
 
-    earliest = _is_earliest_bill(session, customer.id, source, bill_id, bill_date)
-    _apply_category(session, customer)
+    bills = counted_bills(session, customer.id)
+    earliest = _is_earliest_bill(bills, source, bill_id, bill_date)
+    _apply_category(session, customer, bills)
     # The name follows the customer's earliest bill (by date, then source and bill id, so delivery
     # order never matters) unless staff set it; a profile made by a conversion takes its first
     # bill's name, as if the bill had come first.
@@ -218,9 +228,7 @@ def record_bill(session: Session, source: str, bill: BillCreated) -> Customer | 
     customer.total_generic_savings = (Decimal(customer.total_generic_savings or 0) + saved).quantize(CENTS)
     session.add_all(purchases)
     session.flush()
-    publish_customer(session, customer)
-    for purchase in purchases:
-        messaging.add_event(session, purchase_recorded(purchase))
+    messaging.add_events(session, [customer_upserted(customer), *map(purchase_recorded, purchases)])
     log.info(
         "bill counted",
         extra={"customer_id": customer.id, "bill_id": bill_id, "source": source, "purchases": len(purchases)},
@@ -228,17 +236,14 @@ def record_bill(session: Session, source: str, bill: BillCreated) -> Customer | 
     return customer
 
 
-def _is_earliest_bill(session: Session, customer_id: int, source: str, bill_id: str, bill_date: dt.date) -> bool:
-    """Whether this bill comes first among the customer's counted bills (date, source, bill id)."""
+def _is_earliest_bill(bills: list[Any], source: str, bill_id: str, bill_date: dt.date) -> bool:
+    """Whether this bill comes first among the customer's counted ``bills`` (date, source, bill id)."""
     key = (bill_date, source, id_order(bill_id))
-    others = session.execute(
-        select(CountedBill.bill_date, CountedBill.source, CountedBill.bill_id).where(
-            CountedBill.customer_id == customer_id,
-            CountedBill.bill_date <= bill_date,
-            ~((CountedBill.source == source) & (CountedBill.bill_id == bill_id)),
-        )
-    ).all()
-    return all(key < (row.bill_date, row.source, id_order(row.bill_id)) for row in others)
+    return all(
+        key < (row.bill_date, row.source, id_order(row.bill_id))
+        for row in bills
+        if not (row.source == source and row.bill_id == bill_id)
+    )
 
 
 def _bill_counted(session: Session, source: str, bill_id: str) -> bool:

@@ -2,8 +2,9 @@
 list from its own read model), and the facts each consumed event upserts (``consumers.py``).
 
 Each event locks the fact row it changes (created empty when missing), computes the fact's
-contribution to ``report_daily_totals`` before and after the change, and applies the
-difference. Facts merge order-free (newest snapshot, earliest date, first conversion, flags
+contribution to ``report_daily_totals`` before and after the change, and adds the difference
+to the transaction's pending rollup, written once per row when the transaction (a batch of
+events) commits, in key order (``_PendingRollup``). Facts merge order-free (newest snapshot, earliest date, first conversion, flags
 that only turn on), so the rollup ends the same whatever the order, duplication or number of
 workers. The runner's inbox already drops exact redeliveries; the facts make a re-sent event
 under a new id harmless too.
@@ -18,7 +19,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import case, event, func, or_, select
 from sqlalchemy.orm import Session
 
 from shared.adherence import medicine_key
@@ -347,25 +348,85 @@ def refill_report(session: Session, window: Window) -> dict:
 
 # -- facts from consumed events ------------------------------------------------------------------
 def locked_fact(session: Session, model: Any, **key: Any) -> Any:
-    """The fact row with this key, created empty when missing, locked until the transaction ends."""
-    session.execute(dialect_insert(session)(model.__table__).values(**key).on_conflict_do_nothing())
-    stmt = select(model).filter_by(**key).with_for_update().execution_options(populate_existing=True)
-    return session.execute(stmt).scalar_one()
+    """The fact row with this key, created empty when missing, locked until the transaction ends.
+
+    One statement: an upsert whose update rewrites the key with itself takes the row's lock
+    (a concurrent transaction creating the same row waits for this one, then locks it in turn).
+    """
+    first = next(iter(key))
+    stmt = dialect_insert(session)(model).values(**key)
+    stmt = stmt.on_conflict_do_update(index_elements=list(key), set_={first: stmt.excluded[first]})
+    return session.scalars(stmt.returning(model), execution_options={"populate_existing": True}).one()
 
 
 def move_totals(session: Session, before: list[rules.Contribution], after: list[rules.Contribution]) -> None:
-    """Add ``after - before`` to the per-day rollup."""
-    table = DailyTotal.__table__
+    """Add ``after - before`` to the per-day rollup (written when the transaction commits)."""
+    totals = _pending_rollup(session).totals
     for change in rules.difference(before, after):
-        stmt = dialect_insert(session)(table).values(
-            metric=change.metric, day=change.day, dimension=change.dimension, count=change.count, amount=change.amount
-        )
-        session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["metric", "day", "dimension"],
-                set_={"count": table.c.count + stmt.excluded.count, "amount": table.c.amount + stmt.excluded.amount},
+        entry = totals[(change.metric, change.day, change.dimension)]
+        entry[0] += change.count
+        entry[1] += change.amount
+
+
+class _PendingRollup:
+    """The rollup changes of one transaction, summed per row and written just before it commits.
+
+    Every event of a batch moves the same few rollup rows (today's bills, today's purchases...): so
+    each row is written once per transaction, not once per event, and the rows are locked at the
+    very end, in one key order (per-day totals, then adherence buckets, each sorted). Replicas'
+    transactions then meet on the rollup only in that order and cannot deadlock there, and a hot
+    row is held only while its transaction commits.
+    """
+
+    KEY = "reporting.pending_rollup"
+
+    def __init__(self) -> None:
+        self.totals: dict[tuple[str, dt.date, str], list[Any]] = defaultdict(lambda: [0, Decimal("0")])
+        self.buckets: dict[tuple[int, Decimal], int] = defaultdict(int)
+
+    def write(self, session: Session) -> None:
+        totals = [(key, n, amount) for key, (n, amount) in sorted(self.totals.items()) if n or amount]
+        buckets = [(key, n) for key, n in sorted(self.buckets.items()) if n]
+        self.forget()
+        if totals:
+            table = DailyTotal.__table__
+            stmt = dialect_insert(session)(table).values(
+                [
+                    {"metric": metric, "day": day, "dimension": dimension, "count": n, "amount": amount}
+                    for (metric, day, dimension), n, amount in totals
+                ]
             )
-        )
+            excluded = stmt.excluded
+            session.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=["metric", "day", "dimension"],
+                    set_={"count": table.c.count + excluded.count, "amount": table.c.amount + excluded.amount},
+                )
+            )
+        if buckets:
+            table = ReportAdherenceBucket.__table__
+            stmt = dialect_insert(session)(table).values(
+                [{"window_days": days, "pdc": pdc, "count": n} for (days, pdc), n in buckets]
+            )
+            session.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=["window_days", "pdc"], set_={"count": table.c.count + stmt.excluded.count}
+                )
+            )
+
+    def forget(self) -> None:
+        self.totals.clear()
+        self.buckets.clear()
+
+
+def _pending_rollup(session: Session) -> _PendingRollup:
+    """The session's pending rollup changes; the first call makes its commit write them."""
+    pending = session.info.get(_PendingRollup.KEY)
+    if pending is None:
+        pending = session.info[_PendingRollup.KEY] = _PendingRollup()
+        event.listen(session, "before_commit", pending.write)
+        event.listen(session, "after_rollback", lambda _session: pending.forget())
+    return pending
 
 
 class _Tracked:
@@ -600,14 +661,9 @@ def _recompute_adherence(session: Session, rows: list[ReportAdherence], today: d
             setattr(row, f"pdc_{days}", pdc)
         row.as_of = today
         after += rules.adherence_buckets(row)
-    table = ReportAdherenceBucket.__table__
+    buckets = _pending_rollup(session).buckets
     for days, pdc, change in rules.bucket_changes(before, after):
-        stmt = dialect_insert(session)(table).values(window_days=days, pdc=pdc, count=change)
-        session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["window_days", "pdc"], set_={"count": table.c.count + stmt.excluded.count}
-            )
-        )
+        buckets[(days, pdc)] += change
 
 
 def refresh_adherence(session: Session, today: dt.date, limit: int = 500) -> int:

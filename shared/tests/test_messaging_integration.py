@@ -321,3 +321,23 @@ def test_a_failing_event_waits_its_backoff_in_a_delay_queue_while_the_queue_flow
         eventually(lambda: count(sessions, effects) == 5, timeout=10, message="the others applied meanwhile")
         assert _queue_depth(amqp_url, parked) == 1
     assert count(sessions, tables.dead_letters) == 0
+
+
+@pytest.mark.parametrize("database", ["postgresql", "sqlite"])
+def test_a_batch_applies_each_event_once_however_often_it_holds_it(toy, tmp_path, database):
+    """One batch holding an event twice, the same id from another source, and an event applied in
+    an earlier batch: one effect per (source, id), the copies reported as duplicates."""
+    settings, sessions, consumer = toy
+    if database == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'toy.db'}")
+        metadata.create_all(engine)
+        sessions = make_session_factory(engine)
+    consumer_runner = runner(settings, sessions, consumer)
+    earlier, twice = bill_event(1), bill_event(2)
+    other_source = {**bill_event(3, source="/integrations/pos-17"), "id": twice["id"]}
+    assert consumer_runner.apply([earlier]) == [True]
+    outcomes = consumer_runner.apply([twice, earlier, other_source, twice, bill_event(4)])
+    assert outcomes == [True, False, True, False, True]
+    with sessions() as session:
+        assert sorted(session.scalars(select(effects.c.bill_id))) == [1, 2, 3, 4]
+    assert count(sessions, tables.inbox) == 4

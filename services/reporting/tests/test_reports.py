@@ -4,6 +4,7 @@ import csv
 import datetime as dt
 import io
 import random
+import threading
 from decimal import Decimal
 
 import openpyxl
@@ -11,8 +12,9 @@ import openpyxl
 from services.reporting import domain
 from services.reporting.consumers import HANDLERS
 from services.reporting.models import messaging
-from shared.envelope import to_json
-from shared.testing import auth_headers, eventually, publish_raw, running
+from shared.consumer import ConsumerRunner
+from shared.envelope import make_event, to_json
+from shared.testing import at_once, auth_headers, eventually, publish_raw, running
 
 from . import scenario
 from .conftest import CountingRunner
@@ -286,3 +288,44 @@ def test_exports_give_the_report_figures_as_csv_and_xlsx(client, runner, runtime
         ["501", "", "'+919876543210", "Amlodipine 5", "0.13", "2026-03-31"],
         ["504", "Meena Iyer", "'+919876543210", "Atorvastatin 10 (generic)", "0.58", "2026-03-31"],
     ]
+
+
+def test_replicas_batches_moving_the_same_days_in_opposite_orders_both_commit(client, settings, runtime):
+    """Two workers each apply a batch of bills on the same two days, in opposite orders, and both
+    reach the middle of their batch before either goes on: both commit (no deadlock, no retry)
+    and every bill is counted once. The rollup rows are written when a batch commits, in one key
+    order, so the batches cannot hold each other's rows while waiting for more."""
+
+    def bill(bill_id, day):
+        data = {
+            "bill_id": bill_id,
+            "bill_number": f"B{bill_id}",
+            "bill_date": day,
+            "customer_phone": scenario.PHONE,
+            "customer_name": "Asha Rao",
+            "customer_category": "regular_branded",
+            "was_contacted_before": False,
+            "visited_no_purchase": False,
+            "total_amount": "100.00",
+            "items": [],
+            "created_by": 11,
+        }
+        return make_event("bill.created", data, source=scenario.BILLING)
+
+    halfway = threading.Barrier(2, timeout=20)
+    seen = threading.local()
+
+    def record_bill_and_meet(session, created, context):
+        domain.record_bill(session, created, context)
+        seen.count = getattr(seen, "count", 0) + 1
+        if seen.count == 1:
+            halfway.wait()  # both batches hold whatever their first bill locked
+
+    handlers = {**HANDLERS, "bill.created": record_bill_and_meet}
+    batches = [[bill(1, "2026-03-20"), bill(2, "2026-03-21")], [bill(3, "2026-03-21"), bill(4, "2026-03-20")]]
+    workers = [ConsumerRunner(settings, runtime.session_factory, messaging, "reporting", handlers) for _ in batches]
+    outcomes = at_once(list(zip(workers, batches, strict=True)), lambda job: job[0].apply(job[1]))
+    assert outcomes == [[True, True], [True, True]]
+    categories = client.get("/api/v1/reports/categories?window=30d", headers=STAFF).json["items"]
+    branded = next(c for c in categories if c["category"] == "regular_branded")
+    assert (branded["bills"], branded["sales"]) == (4, "400.00")
