@@ -586,6 +586,78 @@ def thirds(values: list[float]) -> tuple[float, float]:
     return statistics.fmean(values[:k]), statistics.fmean(values[-k:])
 
 
+# -- where the CPU goes ----------------------------------------------------------------------
+RABBITMQ_PROCESSES = frozenset({"beam.smp", "erl_child_setup", "epmd", "inet_gethost"})
+
+
+@dataclass
+class CpuUse:
+    """CPU seconds spent between two ``CpuMeter`` readings, by whom, and the machine's busy share."""
+
+    seconds: float  # wall clock
+    busy: float  # CPU seconds the whole machine spent (``/proc/stat``: all but idle and iowait)
+    by_owner: dict[str, float]
+
+    def line(self, bills: int) -> str:
+        """``cpu_per_bill`` diagnostics: ms of CPU per accepted bill by owner, and the ceiling they imply."""
+        cores = os.cpu_count() or 1
+        per_bill = {owner: cpu * 1000 / bills for owner, cpu in self.by_owner.items()} if bills else {}
+        total = self.busy * 1000 / bills if bills else math.nan
+        shown = sorted(per_bill.items(), key=lambda item: -item[1])
+        return (
+            f"machine busy {100 * self.busy / (self.seconds * cores):.0f}% of {cores} cores over {self.seconds:.0f} s;"
+            f" {total:.1f} ms CPU per bill (ceiling at that cost {cores * 1000 / total:.0f} bills/s): "
+            + ", ".join(f"{owner} {ms:.1f}" for owner, ms in shown if ms >= 0.05)
+        )
+
+
+class CpuMeter:
+    """Reads CPU time from ``/proc`` by owner: each stack process (its session: a gunicorn master
+    with its workers; worker replicas summed under their process name), PostgreSQL (every
+    ``postgres`` process), RabbitMQ (the Erlang VM), this bench (client threads, samplers, effect
+    polls), and the rest. A process that exits between readings takes its CPU time with it, so the
+    owners may sum to less than the machine's busy time."""
+
+    def __init__(self, stack):
+        self.stack = stack
+        self.tick = os.sysconf("SC_CLK_TCK")
+
+    def read(self) -> tuple[float, float, dict[str, float]]:
+        sessions = {proc.pid: name.split(".")[0] for name, proc in self.stack.procs.items()}
+        owners: dict[str, float] = collections.defaultdict(float)
+        me = os.getpid()
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry.name}/stat") as f:
+                    stat = f.read()
+            except OSError:
+                continue  # exited meanwhile
+            comm, fields = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :].split()
+            session, cpu = int(fields[3]), (int(fields[11]) + int(fields[12])) / self.tick
+            if session in sessions:
+                owner = sessions[session]
+            elif comm == "postgres":
+                owner = "postgresql"
+            elif comm in RABBITMQ_PROCESSES:
+                owner = "rabbitmq"
+            elif int(entry.name) == me:
+                owner = "bench client"
+            else:
+                owner = "other"
+            owners[owner] += cpu
+        with open("/proc/stat") as f:
+            ticks = [int(n) for n in f.readline().split()[1:]]
+        busy = (sum(ticks[:8]) - ticks[3] - ticks[4]) / self.tick  # user..steal minus idle and iowait
+        return time.monotonic(), busy, owners
+
+    @staticmethod
+    def since(before: tuple[float, float, dict[str, float]], after: tuple[float, float, dict[str, float]]) -> CpuUse:
+        owners = {o: after[2][o] - before[2].get(o, 0.0) for o in after[2]}
+        return CpuUse(after[0] - before[0], after[1] - before[1], {o: max(0.0, v) for o, v in owners.items()})
+
+
 @dataclass
 class Verdict:
     rate: float
@@ -605,6 +677,7 @@ class Verdict:
     per_outbox: dict[str, int]  # max during the run
     missed_samples: int = 0  # samples the management API or a database did not answer
     limit: tuple[str, float] | None = None  # (queue, bills/s its consumer handled) where a backlog grew
+    cpu: CpuUse | None = None  # from the first bill offered until the pipeline drained
 
     def line(self, label: str) -> str:
         run = self.run
@@ -657,6 +730,8 @@ class Bench:
     def run(self, rate: float, seconds: float, on_accepted=None) -> Verdict:
         """Offer ``rate`` for ``seconds`` and judge it (then wait for the drain)."""
         self.settle()
+        cpu_meter = CpuMeter(self.stack)
+        cpu_before = cpu_meter.read()
         with Sampler(self.management, self.stack) as sampler:
             run = offer(self.gateway, self.token, self.workload, rate, seconds, self.threads, on_accepted)
             ended = max(run.last_answer, time.monotonic() if run.aborted else run.last_answer)
@@ -665,6 +740,7 @@ class Bench:
             except NotDrained as exc:  # judged below; the next run waits for the rest
                 log(f"{self.label} {exc}")
                 drain = None
+        cpu = CpuMeter.since(cpu_before, cpu_meter.read())
         samples = sampler.window(run.started, ended)
         # Growth is judged after the first statistics interval: before it, the API may still show the
         # idle queues of before the run, and the pipeline ramps up to its steady depth.
@@ -726,8 +802,10 @@ class Bench:
             per_outbox,
             sampler.errors,
             min(handled.items(), key=lambda item: item[1]) if handled and reasons else None,
+            cpu,
         )
         log(verdict.line(self.label))
+        log(f"cpu_per_bill{self.label} at {rate:.1f} bills/s: {cpu.line(run.accepted)}")
         return verdict
 
     def published(self) -> dict[str, int]:
@@ -953,6 +1031,10 @@ class Result:
                 f"queue_depth_{name}{label} at {verdict.rate:.1f} bills/s: max/final per queue: {queues}; "
                 f"outbox pending max: {outbox or 'none'}"
             )
+            if verdict.cpu is not None:
+                out.append(
+                    f"cpu_per_bill_{name}{label} at {verdict.rate:.1f} bills/s: {verdict.cpu.line(verdict.run.accepted)}"
+                )
         if self.effects_ms:
             out.append(f"bill_to_all_effects_p50{label} {percentile(self.effects_ms, 50):.1f} ms")
             at = self.latency.rate if self.latency else math.nan

@@ -330,7 +330,8 @@ def build_consumer(service: str, databases: DatabaseFactory) -> Consumer:
     import importlib
 
     models = importlib.import_module(f"services.{service}.models")
-    handlers = importlib.import_module(f"services.{service}.consumers").HANDLERS
+    consumers = importlib.import_module(f"services.{service}.consumers")
+    handlers = consumers.HANDLERS
     cls: Any = None
     if service == "contacts":
         from services.contacts.settings import ContactsSettings
@@ -339,7 +340,14 @@ def build_consumer(service: str, databases: DatabaseFactory) -> Consumer:
     url = databases.create(f"profile_{service}", service=service)
     settings = make_settings(service, url, DEFAULT_AMQP, **({"cls": cls} if cls else {}))
     runtime = Runtime.build(settings)
-    runner = ConsumerRunner(settings, runtime.session_factory, models.messaging, service, handlers)
+    runner = ConsumerRunner(
+        settings,
+        runtime.session_factory,
+        models.messaging,
+        service,
+        handlers,
+        prepare=getattr(consumers, "PREPARE", None),
+    )
     counter = SqlCounter().attach(runtime.engine)
     return Consumer(service, runtime, runner, models.messaging.outbox, counter)
 

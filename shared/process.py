@@ -11,7 +11,7 @@ from typing import Any, Protocol
 from wsgiref.simple_server import WSGIServer
 
 from .config import Settings, load_settings
-from .consumer import ConsumerRunner
+from .consumer import ConsumerRunner, Prepare
 from .liveness import touch
 from .logs import configure_logging
 from .messaging import MessagingTables
@@ -72,6 +72,7 @@ def service_main(
     tables: MessagingTables,
     consumer: str | None = None,
     handlers: Mapping[str, Any] | None = None,
+    prepare: Prepare | None = None,
     settings_cls: type[Settings] = Settings,
     loops: Mapping[str, LoopFactory] | None = None,
 ) -> None:
@@ -86,7 +87,7 @@ def service_main(
     }
     if handlers:
         named["consume"] = lambda settings, runtime: ConsumerRunner(
-            settings, runtime.session_factory, tables, consumer or service, dict(handlers)
+            settings, runtime.session_factory, tables, consumer or service, dict(handlers), prepare=prepare
         )
     named.update(loops or {})
     wanted = set(argv) or set(named)

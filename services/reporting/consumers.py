@@ -26,3 +26,6 @@ HANDLERS: dict[str, Handler] = {
     events.StaffUpdated.TYPE: domain.record_staff,
     events.ConsentChanged.TYPE: domain.record_consent,
 }
+
+#: Before a batch's handlers: lock the facts they will lock, in one order (no deadlocks between replicas).
+PREPARE = domain.lock_facts

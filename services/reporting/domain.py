@@ -4,7 +4,7 @@ list from its own read model), and the facts each consumed event upserts (``cons
 Each event locks the fact row it changes (created empty when missing), computes the fact's
 contribution to ``report_daily_totals`` before and after the change, and adds the difference
 to the transaction's pending rollup, written once per row when the transaction (a batch of
-events) commits, in key order (``_PendingRollup``). Facts merge order-free (newest snapshot, earliest date, first conversion, flags
+events) commits, in key order (``_Transaction``). Facts merge order-free (newest snapshot, earliest date, first conversion, flags
 that only turn on), so the rollup ends the same whatever the order, duplication or number of
 workers. The runner's inbox already drops exact redeliveries; the facts make a re-sent event
 under a new id harmless too.
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -348,28 +348,96 @@ def refill_report(session: Session, window: Window) -> dict:
 
 # -- facts from consumed events ------------------------------------------------------------------
 def locked_fact(session: Session, model: Any, **key: Any) -> Any:
-    """The fact row with this key, created empty when missing, locked until the transaction ends.
+    """The fact row with this primary key, created empty when missing, locked until the transaction
+    ends (when ``lock_facts`` locked it at the start of the batch, that row, without a statement).
 
     One statement: an upsert whose update rewrites the key with itself takes the row's lock
     (a concurrent transaction creating the same row waits for this one, then locks it in turn).
     """
-    first = next(iter(key))
-    stmt = dialect_insert(session)(model).values(**key)
-    stmt = stmt.on_conflict_do_update(index_elements=list(key), set_={first: stmt.excluded[first]})
-    return session.scalars(stmt.returning(model), execution_options={"populate_existing": True}).one()
+    state = _transaction(session)
+    found = state.locked.get((model, _key_of(model, key)))
+    if found is not None:
+        return found
+    fact = _upsert_facts(session, model, [key])[0]
+    state.locked[(model, _key_of(model, key))] = fact
+    return fact
+
+
+def _key_of(model: Any, values: Any) -> tuple[Any, ...]:
+    """A fact's primary key values, in the primary key's column order (``values``: a mapping or a row)."""
+    names = [column.name for column in model.__table__.primary_key.columns]
+    if isinstance(values, dict):
+        return tuple(values[name] for name in names)
+    return tuple(getattr(values, name) for name in names)
+
+
+def _upsert_facts(session: Session, model: Any, keys: list[dict[str, Any]]) -> list[Any]:
+    """Create the missing facts of ``keys`` and lock them all, in the order given, in one statement."""
+    first = next(iter(keys[0]))
+    stmt = dialect_insert(session)(model).values(keys)
+    stmt = stmt.on_conflict_do_update(index_elements=list(keys[0]), set_={first: stmt.excluded[first]})
+    return list(session.scalars(stmt.returning(model), execution_options={"populate_existing": True}))
+
+
+#: The facts each event's handler locks before any other (``lock_facts``). Not listed: rows found
+#: through them (a customer's adherence row, a contact's status change, the reminders a purchase
+#: closed), which a transaction can only reach while holding the listed fact they belong to.
+FACTS_OF: dict[type, Callable[[Any, EventContext], list[tuple[Any, dict[str, Any]]]]] = {
+    BillCreated: lambda e, c: [(ReportBill, {"source": c.source, "bill_id": stored_id(e.bill_id)})],
+    ContactsUploaded: lambda e, c: [(ReportContactUpload, {"upload_id": stored_id(e.upload_id)})],
+    ContactStatusChanged: lambda e, c: [(ReportContact, {"contact_id": stored_id(e.contact_id)})],
+    ContactConverted: lambda e, c: [(ReportContact, {"contact_id": stored_id(e.contact_id)})],
+    ContactInteractionLogged: lambda e, c: [(ReportInteraction, {"interaction_id": stored_id(e.interaction_id)})],
+    CustomerUpserted: lambda e, c: [(ReportCustomer, {"customer_id": stored_id(e.customer_id)})],
+    PurchaseRecorded: lambda e, c: (
+        [(ReportPurchase, {"purchase_id": stored_id(e.purchase_id)})]
+        + ([(ReportCustomer, {"customer_id": stored_id(e.customer_id)})] if e.customer_id is not None else [])
+    ),
+    RefillReminderCreated: lambda e, c: [(ReportRefillReminder, {"reminder_id": stored_id(e.reminder_id)})],
+    RefillReminderUpdated: lambda e, c: (
+        (
+            [(ReportPurchase, {"purchase_id": stored_id(e.closed_by_purchase_id)})]
+            if e.closed_by_purchase_id is not None
+            else []
+        )
+        + [(ReportRefillReminder, {"reminder_id": stored_id(e.reminder_id)})]
+    ),
+}
+
+
+def lock_facts(session: Session, batch: Sequence[tuple[Any, EventContext]]) -> None:
+    """Lock (creating them empty when missing) the facts a batch's handlers lock first
+    (``FACTS_OF``), one statement per table, in one order: tables by name, rows by key.
+
+    Replicas' batches that share facts (a returning customer's purchase in one, their profile in
+    another) then wait for each other instead of locking the same rows in opposite orders and
+    deadlocking (PostgreSQL detects it only after ``deadlock_timeout``, 1 s). Called by the runner
+    before the handlers (``consumers.PREPARE``); the handlers' ``locked_fact`` finds them locked.
+    """
+    wanted: dict[Any, dict[tuple[Any, ...], dict[str, Any]]] = defaultdict(dict)
+    for typed, context in batch:
+        for model, key in FACTS_OF.get(type(typed), lambda e, c: [])(typed, context):
+            wanted[model][_key_of(model, key)] = key
+    state = _transaction(session)
+    for model in sorted(wanted, key=lambda m: m.__tablename__):
+        keys = [key for value, key in sorted(wanted[model].items()) if (model, value) not in state.locked]
+        if keys:
+            for fact in _upsert_facts(session, model, keys):
+                state.locked[(model, _key_of(model, fact))] = fact
 
 
 def move_totals(session: Session, before: list[rules.Contribution], after: list[rules.Contribution]) -> None:
     """Add ``after - before`` to the per-day rollup (written when the transaction commits)."""
-    totals = _pending_rollup(session).totals
+    totals = _transaction(session).totals
     for change in rules.difference(before, after):
         entry = totals[(change.metric, change.day, change.dimension)]
         entry[0] += change.count
         entry[1] += change.amount
 
 
-class _PendingRollup:
-    """The rollup changes of one transaction, summed per row and written just before it commits.
+class _Transaction:
+    """What reporting keeps for the session's current transaction: the facts it has locked, and its
+    rollup changes, summed per row and written just before it commits.
 
     Every event of a batch moves the same few rollup rows (today's bills, today's purchases...): so
     each row is written once per transaction, not once per event, and the rows are locked at the
@@ -378,16 +446,18 @@ class _PendingRollup:
     row is held only while its transaction commits.
     """
 
-    KEY = "reporting.pending_rollup"
+    KEY = "reporting.transaction"
 
     def __init__(self) -> None:
+        self.locked: dict[tuple[Any, tuple[Any, ...]], Any] = {}
         self.totals: dict[tuple[str, dt.date, str], list[Any]] = defaultdict(lambda: [0, Decimal("0")])
         self.buckets: dict[tuple[int, Decimal], int] = defaultdict(int)
 
-    def write(self, session: Session) -> None:
+    def write_rollup(self, session: Session) -> None:
         totals = [(key, n, amount) for key, (n, amount) in sorted(self.totals.items()) if n or amount]
         buckets = [(key, n) for key, n in sorted(self.buckets.items()) if n]
-        self.forget()
+        self.totals.clear()
+        self.buckets.clear()
         if totals:
             table = DailyTotal.__table__
             stmt = dialect_insert(session)(table).values(
@@ -414,19 +484,22 @@ class _PendingRollup:
                 )
             )
 
-    def forget(self) -> None:
+    def end(self, _session: Session) -> None:
+        """The transaction ended (committed or rolled back): its locks and pending changes are gone."""
+        self.locked.clear()
         self.totals.clear()
         self.buckets.clear()
 
 
-def _pending_rollup(session: Session) -> _PendingRollup:
-    """The session's pending rollup changes; the first call makes its commit write them."""
-    pending = session.info.get(_PendingRollup.KEY)
-    if pending is None:
-        pending = session.info[_PendingRollup.KEY] = _PendingRollup()
-        event.listen(session, "before_commit", pending.write)
-        event.listen(session, "after_rollback", lambda _session: pending.forget())
-    return pending
+def _transaction(session: Session) -> _Transaction:
+    """The session's ``_Transaction``; the first call makes its commits write the rollup."""
+    state = session.info.get(_Transaction.KEY)
+    if state is None:
+        state = session.info[_Transaction.KEY] = _Transaction()
+        event.listen(session, "before_commit", state.write_rollup)
+        event.listen(session, "after_commit", state.end)
+        event.listen(session, "after_rollback", state.end)
+    return state
 
 
 class _Tracked:
@@ -661,7 +734,7 @@ def _recompute_adherence(session: Session, rows: list[ReportAdherence], today: d
             setattr(row, f"pdc_{days}", pdc)
         row.as_of = today
         after += rules.adherence_buckets(row)
-    buckets = _pending_rollup(session).buckets
+    buckets = _transaction(session).buckets
     for days, pdc, change in rules.bucket_changes(before, after):
         buckets[(days, pdc)] += change
 

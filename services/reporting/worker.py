@@ -22,7 +22,7 @@ from shared.db import unit_of_work
 from shared.process import service_main
 
 from . import domain
-from .consumers import HANDLERS
+from .consumers import HANDLERS, PREPARE
 from .models import messaging
 
 log = logging.getLogger(__name__)
@@ -63,6 +63,7 @@ def main(argv: list[str] | None = None) -> None:
         tables=messaging,
         consumer="reporting",
         handlers=HANDLERS,
+        prepare=PREPARE,
         loops={"refresh": lambda settings, runtime: AdherenceRefresh(settings, runtime.session_factory)},
     )
 

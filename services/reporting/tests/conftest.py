@@ -4,7 +4,7 @@ import pika
 import pytest
 
 from services.reporting.app import create_app
-from services.reporting.consumers import HANDLERS
+from services.reporting.consumers import HANDLERS, PREPARE
 from services.reporting.models import Base, messaging
 from shared.broker import declare_consumer_queues
 from shared.consumer import ConsumerRunner
@@ -66,4 +66,4 @@ def runner(settings, runtime):
         channel.queue_purge(queue)
     finally:
         connection.close()
-    return CountingRunner(settings, runtime.session_factory, messaging, "reporting", HANDLERS)
+    return CountingRunner(settings, runtime.session_factory, messaging, "reporting", HANDLERS, prepare=PREPARE)

@@ -22,6 +22,7 @@ from services.contacts.models import messaging as contacts_messaging
 from services.contacts.settings import ContactsSettings
 from services.reporting import domain, rules
 from services.reporting.consumers import HANDLERS as REPORTING_HANDLERS
+from services.reporting.consumers import PREPARE
 from services.reporting.models import ReportContact
 from services.reporting.models import messaging as reporting_messaging
 from shared.consumer import ConsumerRunner
@@ -58,7 +59,9 @@ def contacts_runner(runtime):
 
 
 def reporting_runner(settings, runtime):
-    return ConsumerRunner(settings, runtime.session_factory, reporting_messaging, "reporting", REPORTING_HANDLERS)
+    return ConsumerRunner(
+        settings, runtime.session_factory, reporting_messaging, "reporting", REPORTING_HANDLERS, prepare=PREPARE
+    )
 
 
 def bill_event(bill_id, bill_date, total, *, no_purchase=False, time=None):

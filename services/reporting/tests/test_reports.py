@@ -1,5 +1,6 @@
 """Reporting against real PostgreSQL and RabbitMQ: events in, exact figures out, in any order."""
 
+import contextlib
 import csv
 import datetime as dt
 import io
@@ -10,7 +11,7 @@ from decimal import Decimal
 import openpyxl
 
 from services.reporting import domain
-from services.reporting.consumers import HANDLERS
+from services.reporting.consumers import HANDLERS, PREPARE
 from services.reporting.models import messaging
 from shared.consumer import ConsumerRunner
 from shared.envelope import make_event, to_json
@@ -187,7 +188,8 @@ def test_every_route_needs_a_token(client):
 
 def test_three_competing_workers_reach_the_exact_figures(client, runner, settings, runtime, amqp_url):
     workers = [runner] + [
-        CountingRunner(settings, runtime.session_factory, messaging, "reporting", HANDLERS) for _ in range(2)
+        CountingRunner(settings, runtime.session_factory, messaging, "reporting", HANDLERS, prepare=PREPARE)
+        for _ in range(2)
     ]
     events = scenario.events()
     rng = random.Random(SEED + 2)
@@ -290,42 +292,114 @@ def test_exports_give_the_report_figures_as_csv_and_xlsx(client, runner, runtime
     ]
 
 
-def test_replicas_batches_moving_the_same_days_in_opposite_orders_both_commit(client, settings, runtime):
-    """Two workers each apply a batch of bills on the same two days, in opposite orders, and both
-    reach the middle of their batch before either goes on: both commit (no deadlock, no retry)
-    and every bill is counted once. The rollup rows are written when a batch commits, in one key
-    order, so the batches cannot hold each other's rows while waiting for more."""
-
-    def bill(bill_id, day):
-        data = {
-            "bill_id": bill_id,
-            "bill_number": f"B{bill_id}",
-            "bill_date": day,
-            "customer_phone": scenario.PHONE,
-            "customer_name": "Asha Rao",
-            "customer_category": "regular_branded",
-            "was_contacted_before": False,
-            "visited_no_purchase": False,
-            "total_amount": "100.00",
-            "items": [],
-            "created_by": 11,
-        }
-        return make_event("bill.created", data, source=scenario.BILLING)
-
-    halfway = threading.Barrier(2, timeout=20)
+def apply_meeting_halfway(settings, runtime, batches):
+    """Each batch applied by its own worker at once; each stops after its first event until the
+    other has applied its first one too (or for 3 s, when the other is waiting for a lock): if they
+    then need what the other has locked, they deadlock. The workers' outcomes, in batch order."""
+    halfway = threading.Barrier(len(batches), timeout=3)
     seen = threading.local()
 
-    def record_bill_and_meet(session, created, context):
-        domain.record_bill(session, created, context)
-        seen.count = getattr(seen, "count", 0) + 1
-        if seen.count == 1:
-            halfway.wait()  # both batches hold whatever their first bill locked
+    def meeting(handler):
+        def handle(session, typed, context):
+            handler(session, typed, context)
+            seen.count = getattr(seen, "count", 0) + 1
+            if seen.count == 1:
+                with contextlib.suppress(threading.BrokenBarrierError):
+                    halfway.wait()
 
-    handlers = {**HANDLERS, "bill.created": record_bill_and_meet}
-    batches = [[bill(1, "2026-03-20"), bill(2, "2026-03-21")], [bill(3, "2026-03-21"), bill(4, "2026-03-20")]]
-    workers = [ConsumerRunner(settings, runtime.session_factory, messaging, "reporting", handlers) for _ in batches]
-    outcomes = at_once(list(zip(workers, batches, strict=True)), lambda job: job[0].apply(job[1]))
-    assert outcomes == [[True, True], [True, True]]
+        return handle
+
+    handlers = {event_type: meeting(handler) for event_type, handler in HANDLERS.items()}
+    jobs = [
+        (ConsumerRunner(settings, runtime.session_factory, messaging, "reporting", handlers, prepare=PREPARE), batch)
+        for batch in batches
+    ]
+    outcomes = {}
+    for batch_index, outcome in at_once(
+        list(enumerate(jobs)), lambda job: (job[0], job[1][0].apply(job[1][1])), timeout=30
+    ):
+        outcomes[batch_index] = outcome
+    return [outcomes[i] for i in range(len(batches))]
+
+
+def report_event(event_type, source, **data):
+    return make_event(event_type, data, source=source)
+
+
+def bill_on(bill_id, day):
+    return report_event(
+        "bill.created",
+        scenario.BILLING,
+        bill_id=bill_id,
+        bill_number=f"B{bill_id}",
+        bill_date=day,
+        customer_phone=scenario.PHONE,
+        customer_name="Asha Rao",
+        customer_category="regular_branded",
+        was_contacted_before=False,
+        visited_no_purchase=False,
+        total_amount="100.00",
+        items=[],
+        created_by=11,
+    )
+
+
+def test_replicas_batches_moving_the_same_days_in_opposite_orders_both_commit(client, settings, runtime):
+    """Two workers' batches of bills on the same two days, in opposite orders, both commit (no
+    deadlock, no retry) and every bill is counted once: the rollup rows are written when a batch
+    commits, in one key order, so neither holds a day's row while waiting for the other's."""
+    batches = [
+        [bill_on(1, "2026-03-20"), bill_on(2, "2026-03-21")],
+        [bill_on(3, "2026-03-21"), bill_on(4, "2026-03-20")],
+    ]
+    assert apply_meeting_halfway(settings, runtime, batches) == [[True, True], [True, True]]
     categories = client.get("/api/v1/reports/categories?window=30d", headers=STAFF).json["items"]
     branded = next(c for c in categories if c["category"] == "regular_branded")
     assert (branded["bills"], branded["sales"]) == (4, "400.00")
+
+
+def test_replicas_batches_touching_the_same_customers_in_opposite_orders_both_commit(client, settings, runtime):
+    """One worker's batch has customer 1's profile then a purchase of customer 2, another's customer
+    2's profile then a purchase of customer 1: both commit, because each batch locks the facts its
+    events change first, all in one order (``lock_facts``), so one waits for the other instead of
+    each holding the customer the other needs."""
+
+    def customer(customer_id):
+        return report_event(
+            "customer.upserted",
+            scenario.CUSTOMERS,
+            customer_id=customer_id,
+            phone=f"+91987654321{customer_id}",
+            name=f"Customer {customer_id}",
+            generic_education_given_on=None,
+            category="regular_branded",
+            first_visit_date="2026-03-20",
+            last_visit_date="2026-03-20",
+            total_visits=1,
+            total_purchases="100.00",
+            contact_record_id=None,
+        )
+
+    def purchase(purchase_id, customer_id):
+        return report_event(
+            "purchase.recorded",
+            scenario.CUSTOMERS,
+            purchase_id=purchase_id,
+            customer_id=customer_id,
+            bill_id=purchase_id,
+            purchase_date="2026-03-21",
+            medicine_name="Metformin 500",
+            is_generic=False,
+            quantity=1,
+            amount="100.00",
+            duration_days=30,
+            branded_price=None,
+            savings=None,
+        )
+
+    batches = [[customer(1), purchase(21, 2)], [customer(2), purchase(11, 1)]]
+    assert apply_meeting_halfway(settings, runtime, batches) == [[True, True], [True, True]]
+    generics = client.get("/api/v1/reports/generics?window=30d", headers=STAFF).json
+    assert generics["branded_items"] == 2
+    categories = client.get("/api/v1/reports/categories?window=all", headers=STAFF).json["items"]
+    assert next(c for c in categories if c["category"] == "regular_branded")["customers"] == 2
