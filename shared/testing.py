@@ -388,6 +388,32 @@ def publish_raw(
         connection.close()
 
 
+def apply_meeting_halfway(
+    runner_for: Callable[[dict[str, Any]], Any], handlers: dict[str, Any], batches: Sequence[list[dict[str, Any]]]
+) -> list[list[bool]]:
+    """Each batch applied at once by its own consumer (``runner_for(handlers)``, a ``ConsumerRunner``);
+    each stops after its first event until every other one has applied its first too (or for 3 s,
+    when another is waiting for a lock this one holds). If they then need rows the others locked
+    in their first events, they deadlock. The runners' outcomes (``apply``), in batch order."""
+    halfway = threading.Barrier(len(batches), timeout=3)
+    seen = threading.local()
+
+    def meeting(handler: Any) -> Any:
+        def handle(session: Any, typed: Any, context: Any) -> None:
+            handler(session, typed, context)
+            seen.count = getattr(seen, "count", 0) + 1
+            if seen.count == 1:
+                with contextlib.suppress(threading.BrokenBarrierError):
+                    halfway.wait()
+
+        return handle
+
+    wrapped = {event_type: meeting(handler) for event_type, handler in handlers.items()}
+    jobs = list(enumerate((runner_for(wrapped), batch) for batch in batches))
+    outcomes = dict(at_once(jobs, lambda job: (job[0], job[1][0].apply(job[1][1])), timeout=30))
+    return [outcomes[i] for i in range(len(batches))]
+
+
 def at_once(clients: Sequence[C], send: Callable[[C], T], timeout: float = 120.0) -> list[T]:
     """``send(client)`` from one thread per client, all released together (a barrier): the answers,
     in any order. For races: the same request with the same key sent N times at once."""

@@ -30,3 +30,6 @@ HANDLERS: dict[str, Handler] = {
     CustomerUpserted.TYPE: on_customer_upserted,
     ConsentChanged.TYPE: on_consent_changed,
 }
+
+#: Before a batch's handlers: lock its customers' rows in one order (no deadlocks between replicas).
+PREPARE = domain.lock_customers

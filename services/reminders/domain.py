@@ -38,6 +38,7 @@ import datetime as dt
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import literal, select
 from sqlalchemy.orm import Session
@@ -47,7 +48,14 @@ from shared.clock import utcnow
 from shared.consent import NO_ANSWER, ConsentView, require_consent
 from shared.db import dialect_insert
 from shared.errors import Conflict, NotFound, ValidationFailed
-from shared.events import ConsentChanged, PurchaseRecorded, RefillReminderCreated, RefillReminderUpdated
+from shared.events import (
+    ConsentChanged,
+    CustomerUpserted,
+    EventContext,
+    PurchaseRecorded,
+    RefillReminderCreated,
+    RefillReminderUpdated,
+)
 from shared.ids import id_order, wire_id
 from shared.phones import whatsapp_link
 from shared.refills import refill_reminder_date
@@ -135,6 +143,28 @@ def _locked_customer(session: Session, customer_id: str) -> ReminderCustomer:
         .with_for_update()
         .execution_options(populate_existing=True)
     ).one()
+
+
+def lock_customers(session: Session, batch: Sequence[tuple[Any, EventContext]]) -> None:
+    """Lock (creating them empty when missing) the directory rows of every customer a batch's events
+    are about, in one statement, in id order (``consumers.PREPARE``, before the handlers).
+
+    Each handler locks its customer (``_locked_customer``); a batch that did so event by event
+    would lock a returning customer's row in another order than a replica's batch, and the two
+    would deadlock (detected only after PostgreSQL's ``deadlock_timeout``, 1 s). Locked here in
+    one order, a replica's batch waits for this one instead; the handlers' own locks are then
+    already held.
+    """
+    ids = sorted(
+        {str(typed.customer_id) for typed, _ in batch if isinstance(typed, PurchaseRecorded | CustomerUpserted)}
+    )
+    if not ids:
+        return
+    now = utcnow()
+    stmt = dialect_insert(session)(ReminderCustomer).values([{"customer_id": i, "updated_at": now} for i in ids])
+    session.execute(
+        stmt.on_conflict_do_update(index_elements=["customer_id"], set_={"customer_id": stmt.excluded.customer_id})
+    )
 
 
 def upsert_customer(

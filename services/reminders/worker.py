@@ -9,13 +9,18 @@ import sys
 
 from shared.process import service_main
 
-from .consumers import HANDLERS
+from .consumers import HANDLERS, PREPARE
 from .models import messaging
 
 
 def main(argv=None) -> None:
     service_main(
-        "reminders", sys.argv[1:] if argv is None else argv, tables=messaging, consumer="reminders", handlers=HANDLERS
+        "reminders",
+        sys.argv[1:] if argv is None else argv,
+        tables=messaging,
+        consumer="reminders",
+        handlers=HANDLERS,
+        prepare=PREPARE,
     )
 
 

@@ -3,7 +3,7 @@ import datetime as dt
 import pytest
 
 from services.reminders.app import create_app
-from services.reminders.consumers import HANDLERS
+from services.reminders.consumers import HANDLERS, PREPARE
 from services.reminders.models import Base, messaging
 from shared.broker import connect, declare_consumer_queues, queue_names
 from shared.consumer import ConsumerRunner
@@ -85,7 +85,7 @@ def _purge_queues(settings):
 def consumer(settings, runtime):
     """A real consumer on this session's vhost; queues declared first so nothing published is lost."""
     _purge_queues(settings)
-    runner = CountingRunner(settings, runtime.session_factory, messaging, "reminders", HANDLERS)
+    runner = CountingRunner(settings, runtime.session_factory, messaging, "reminders", HANDLERS, prepare=PREPARE)
     with running(runner):
         yield runner
     # Whatever a test left in flight must not leak into the next one.

@@ -5,9 +5,11 @@ import json
 
 from sqlalchemy import select
 
+from services.reminders.consumers import HANDLERS, PREPARE
 from services.reminders.models import RefillReminder, ReminderCustomer, messaging
+from shared.consumer import ConsumerRunner
 from shared.envelope import make_event, to_json
-from shared.testing import eventually, publish_raw
+from shared.testing import apply_meeting_halfway, eventually, publish_raw
 
 CUSTOMERS = "/services/customers"
 
@@ -195,3 +197,25 @@ def test_an_invalid_purchase_is_dead_lettered_not_stored(consumer, settings, run
 
     [dead] = eventually(archived, message="dead letter archived")
     assert "invalid event" in dead["reason"] and reminders(runtime) == []
+
+
+def test_replicas_batches_touching_the_same_customers_in_opposite_orders_both_commit(settings, runtime):
+    """One worker's batch has customer 1's profile then a purchase of customer 2, another's customer
+    2's profile then a purchase of customer 1: both commit (no deadlock), because each batch locks
+    its customers' rows first, in one order (``lock_customers``), so one waits for the other."""
+    batches = [
+        [customer_event(1, name="Asha Rao"), purchase_event(21, customer_id=2)],
+        [customer_event(2, name="Ravi Kumar"), purchase_event(11, customer_id=1)],
+    ]
+    outcomes = apply_meeting_halfway(
+        lambda handlers: ConsumerRunner(
+            settings, runtime.session_factory, messaging, "reminders", handlers, prepare=PREPARE
+        ),
+        HANDLERS,
+        batches,
+    )
+    assert outcomes == [[True, True], [True, True]]
+    assert sorted((r.customer_id, r.customer.name) for r in reminders(runtime)) == [
+        ("1", "Asha Rao"),
+        ("2", "Ravi Kumar"),
+    ]

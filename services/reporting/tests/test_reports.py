@@ -1,11 +1,9 @@
 """Reporting against real PostgreSQL and RabbitMQ: events in, exact figures out, in any order."""
 
-import contextlib
 import csv
 import datetime as dt
 import io
 import random
-import threading
 from decimal import Decimal
 
 import openpyxl
@@ -15,7 +13,8 @@ from services.reporting.consumers import HANDLERS, PREPARE
 from services.reporting.models import messaging
 from shared.consumer import ConsumerRunner
 from shared.envelope import make_event, to_json
-from shared.testing import at_once, auth_headers, eventually, publish_raw, running
+from shared.testing import apply_meeting_halfway as meeting_halfway
+from shared.testing import auth_headers, eventually, publish_raw, running
 
 from . import scenario
 from .conftest import CountingRunner
@@ -293,33 +292,14 @@ def test_exports_give_the_report_figures_as_csv_and_xlsx(client, runner, runtime
 
 
 def apply_meeting_halfway(settings, runtime, batches):
-    """Each batch applied by its own worker at once; each stops after its first event until the
-    other has applied its first one too (or for 3 s, when the other is waiting for a lock): if they
-    then need what the other has locked, they deadlock. The workers' outcomes, in batch order."""
-    halfway = threading.Barrier(len(batches), timeout=3)
-    seen = threading.local()
-
-    def meeting(handler):
-        def handle(session, typed, context):
-            handler(session, typed, context)
-            seen.count = getattr(seen, "count", 0) + 1
-            if seen.count == 1:
-                with contextlib.suppress(threading.BrokenBarrierError):
-                    halfway.wait()
-
-        return handle
-
-    handlers = {event_type: meeting(handler) for event_type, handler in HANDLERS.items()}
-    jobs = [
-        (ConsumerRunner(settings, runtime.session_factory, messaging, "reporting", handlers, prepare=PREPARE), batch)
-        for batch in batches
-    ]
-    outcomes = {}
-    for batch_index, outcome in at_once(
-        list(enumerate(jobs)), lambda job: (job[0], job[1][0].apply(job[1][1])), timeout=30
-    ):
-        outcomes[batch_index] = outcome
-    return [outcomes[i] for i in range(len(batches))]
+    """``shared.testing.apply_meeting_halfway`` with reporting's workers."""
+    return meeting_halfway(
+        lambda handlers: ConsumerRunner(
+            settings, runtime.session_factory, messaging, "reporting", handlers, prepare=PREPARE
+        ),
+        HANDLERS,
+        batches,
+    )
 
 
 def report_event(event_type, source, **data):
