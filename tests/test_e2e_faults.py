@@ -170,11 +170,14 @@ def test_consumer_killed_mid_stream_applies_every_bill_once(stack, admin, pg_adm
         time.sleep(0.5)
         stack.restart(worker)
 
-        # Before the commit, for sure: the worker waits on the held customer's row inside its transaction.
+        # Before the commit, for sure: the worker waits on the held customer's row inside its transaction
+        # (its upsert of the profile, which locks the row).
         lock_conn = customers.connect()
         lock_conn.execute(text("SELECT id FROM customers WHERE phone = :p FOR UPDATE"), {"p": held})
         assert admin.post("/api/v1/bills", json=bill_body(held)).status_code == 201
-        _wait_blocked_on_lock(watcher, make_url(customers_url).database, "SELECT", "the worker waiting on the row")
+        _wait_blocked_on_lock(
+            watcher, make_url(customers_url).database, "INSERT INTO customers", "the worker waiting on the row"
+        )
         assert stack.kill(worker) == -signal.SIGKILL
         lock_conn.rollback()
         lock_conn.close()
