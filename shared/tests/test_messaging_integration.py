@@ -5,13 +5,16 @@ service relies on: exactly-once effects under redelivery, dead letters with reas
 after a fix, reconnection after the broker drops connections, relays as competing replicas.
 """
 
+import collections
 import shutil
 import subprocess
+import time
 import uuid
 from urllib.parse import unquote, urlsplit
 
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
+from sqlalchemy import event as sa_event
 
 from shared.consumer import ConsumerRunner
 from shared.db import make_engine, make_session_factory, unit_of_work
@@ -341,3 +344,39 @@ def test_a_batch_applies_each_event_once_however_often_it_holds_it(toy, tmp_path
     with sessions() as session:
         assert sorted(session.scalars(select(effects.c.bill_id))) == [1, 2, 3, 4]
     assert count(sessions, tables.inbox) == 4
+
+
+def test_an_idle_relay_polls_without_checking_out_and_publishes_what_comes(toy, amqp_url):
+    """An idle relay looks for due rows on a connection it keeps: its polls take no connection from
+    the pool (no ping, BEGIN or COMMIT each time), one statement each; an event written while it
+    idles is published all the same, and marked sent."""
+    settings, sessions, _ = toy
+    engine = sessions.kw["bind"]
+    counts: collections.Counter[str] = collections.Counter()
+
+    def on_statement(*_):
+        counts["statements"] += 1
+
+    def on_checkout(*_):
+        counts["checkouts"] += 1
+
+    sa_event.listen(engine, "before_cursor_execute", on_statement)
+    sa_event.listen(engine, "checkout", on_checkout)
+    probe = Probe(amqp_url, ["bill.created"])
+    try:
+        with running(OutboxRelay(settings, sessions, tables, idle_interval=0.05)):
+            eventually(lambda: counts["statements"] >= 3, message="the relay polling")
+            before = counts.copy()
+            time.sleep(1.0)
+            idle = counts - before
+            with unit_of_work(sessions) as session:
+                tables.add_event(session, BillCreated.load({**BILL, "bill_id": 77}))
+            (_, published), *_ = probe.messages(1, timeout=10)
+            eventually(lambda: pending(sessions) == 0, message="marked sent")
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", on_statement)
+        sa_event.remove(engine, "checkout", on_checkout)
+        probe.close()
+    assert idle["checkouts"] == 0
+    assert 5 <= idle["statements"] <= 25  # one per poll, a poll every 50 ms
+    assert published["data"]["bill_id"] == 77
