@@ -99,7 +99,7 @@ EVENTS_DEAD_LETTERED = Counter(
 )
 HANDLER_DURATION = Histogram(
     "pharmacy_handler_duration_seconds",
-    "Time a consumer spent on one event (inbox record, handler and commit), by consumer and event type.",
+    "Time a consumer's handler spent on one event of a batch (the batch's inbox rows and commit are shared, not in it), by consumer and event type.",
     ["consumer", "type"],
 )
 BATCH_SIZE = Histogram(

@@ -1,4 +1,7 @@
+import hashlib
+
 import pytest
+from flask import Flask, Response, jsonify, request
 
 from gateway.app import create_app
 from gateway.models import Base
@@ -99,3 +102,35 @@ def admin_token(client):
 @pytest.fixture
 def admin(admin_token):
     return {"Authorization": f"Bearer {admin_token}"}
+
+
+DOWNLOAD = bytes(range(256)) * 4096  # 1 MiB
+
+
+def counting_app() -> Flask:
+    """An upstream answering with its client's port (one per TCP connection) in every kind of answer."""
+    app = Flask("counting")
+
+    @app.route("/api/v1/reports/<kind>", methods=["GET", "POST"])
+    def answer(kind):
+        port = request.environ["REMOTE_PORT"]
+        if kind == "download":  # streamed, no Content-Length: chunked
+            return Response((DOWNLOAD[i : i + 65536] for i in range(0, len(DOWNLOAD), 65536)), mimetype="text/csv")
+        if kind == "sized-download":
+            return Response(DOWNLOAD, mimetype="text/csv", headers={"X-Port": port})
+        if kind == "error":
+            return jsonify(title="Internal server error", port=port), 500
+        if kind == "empty":
+            return Response(status=204, headers={"X-Port": port})
+        body = request.get_data()
+        return jsonify(port=port, length=len(body), sha256=hashlib.sha256(body).hexdigest())
+
+    return app
+
+
+@pytest.fixture
+def upstream():
+    """``counting_app`` served as an upstream (kept-alive connections counted)."""
+    server = Upstream(counting_app())
+    yield server
+    server.close()

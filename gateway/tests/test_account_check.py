@@ -17,17 +17,9 @@ from shared.errors import Unauthorized
 from shared.runtime import Runtime
 from shared.wire import RoundTripCounter
 
-from .conftest import ADMIN_ENV, Upstream
-from .test_upstream_connections import counting_app
+from .conftest import ADMIN_ENV
 
 CALLS = 20
-
-
-@pytest.fixture
-def upstream():
-    server = Upstream(counting_app())
-    yield server
-    server.close()
 
 
 @pytest.fixture

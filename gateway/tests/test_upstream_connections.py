@@ -7,42 +7,11 @@ import hashlib
 import time
 
 import pytest
-from flask import Flask, Response, jsonify, request
 
 from gateway import proxy
 from gateway.app import create_app
 
-from .conftest import ADMIN_ENV, Upstream
-
-DOWNLOAD = bytes(range(256)) * 4096  # 1 MiB
-
-
-def counting_app() -> Flask:
-    """An upstream answering with its client's port (one per TCP connection) in every kind of answer."""
-    app = Flask("counting")
-
-    @app.route("/api/v1/reports/<kind>", methods=["GET", "POST"])
-    def answer(kind):
-        port = request.environ["REMOTE_PORT"]
-        if kind == "download":  # streamed, no Content-Length: chunked
-            return Response((DOWNLOAD[i : i + 65536] for i in range(0, len(DOWNLOAD), 65536)), mimetype="text/csv")
-        if kind == "sized-download":
-            return Response(DOWNLOAD, mimetype="text/csv", headers={"X-Port": port})
-        if kind == "error":
-            return jsonify(title="Internal server error", port=port), 500
-        if kind == "empty":
-            return Response(status=204, headers={"X-Port": port})
-        body = request.get_data()
-        return jsonify(port=port, length=len(body), sha256=hashlib.sha256(body).hexdigest())
-
-    return app
-
-
-@pytest.fixture
-def upstream():
-    server = Upstream(counting_app())
-    yield server
-    server.close()
+from .conftest import ADMIN_ENV, DOWNLOAD, Upstream
 
 
 @pytest.fixture
